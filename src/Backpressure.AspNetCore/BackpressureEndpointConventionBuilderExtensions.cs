@@ -1,0 +1,35 @@
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Backpressure.AspNetCore;
+
+/// <summary>Puts endpoints behind a named limiter.</summary>
+public static class BackpressureEndpointConventionBuilderExtensions
+{
+    /// <summary>
+    /// Puts the endpoints behind the <see cref="RateLimiter"/> registered under
+    /// <paramref name="policyName"/> (for example by
+    /// <see cref="BackpressureServiceCollectionExtensions.AddPressureGauge(Microsoft.Extensions.DependencyInjection.IServiceCollection, string, Action{PressureGaugeOptions})"/>).
+    /// A request that gets no permit is answered <c>429 Too Many Requests</c> at once, with
+    /// <c>Retry-After</c> when the limiter says how long to wait; the permit of an admitted request
+    /// is returned when the handler ends, whether it returns, throws, or the client goes away.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No limiter is registered under that name (when the first request arrives).</exception>
+    public static TBuilder RequireBackpressure<TBuilder>(this TBuilder builder, string policyName)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(policyName);
+        builder.AddEndpointFilterFactory((factoryContext, next) =>
+        {
+            var limiter = factoryContext.ApplicationServices.GetKeyedService<RateLimiter>(policyName)
+                ?? throw new InvalidOperationException(
+                    $"No limiter is registered under the name '{policyName}'. Call services.AddPressureGauge(\"{policyName}\", ...) first.");
+            var filter = new RateLimiterEndpointFilter(limiter);
+            return context => filter.InvokeAsync(context, next);
+        });
+        return builder;
+    }
+}

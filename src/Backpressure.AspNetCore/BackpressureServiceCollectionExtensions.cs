@@ -1,0 +1,56 @@
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Backpressure.AspNetCore;
+
+/// <summary>Registers Backpressure's limiters in a service collection.</summary>
+public static class BackpressureServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers a named <see cref="PressureGauge"/> (as a keyed singleton of both
+    /// <see cref="PressureGauge"/> and <see cref="RateLimiter"/>) for
+    /// <see cref="BackpressureEndpointConventionBuilderExtensions.RequireBackpressure{TBuilder}(TBuilder, string)"/>.
+    /// Its options are validated when the host starts; a bad value stops start-up naming the option.
+    /// </summary>
+    /// <param name="services">The services.</param>
+    /// <param name="name">The policy name endpoints refer to.</param>
+    /// <param name="configure">Sets the gauge's options.</param>
+    public static IServiceCollection AddPressureGauge(
+        this IServiceCollection services, string name, Action<PressureGaugeOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        return services.AddPressureGauge(name, builder => builder.Configure(configure));
+    }
+
+    /// <summary>
+    /// Registers a named <see cref="PressureGauge"/> whose options are bound from
+    /// <paramref name="configuration"/> (for example the section <c>Backpressure:Gauges:NAME</c>).
+    /// </summary>
+    /// <param name="services">The services.</param>
+    /// <param name="name">The policy name endpoints refer to.</param>
+    /// <param name="configuration">The section holding <see cref="PressureGaugeOptions"/>.</param>
+    public static IServiceCollection AddPressureGauge(
+        this IServiceCollection services, string name, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return services.AddPressureGauge(name, builder => builder.Bind(configuration));
+    }
+
+    private static IServiceCollection AddPressureGauge(
+        this IServiceCollection services, string name, Action<OptionsBuilder<PressureGaugeOptions>> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PressureGaugeOptions>, PressureGaugeOptionsValidator>());
+        configure(services.AddOptions<PressureGaugeOptions>(name).ValidateOnStart());
+        services.AddKeyedSingleton(name, static (sp, key) => new PressureGauge(
+            sp.GetRequiredService<IOptionsMonitor<PressureGaugeOptions>>().Get((string)key!),
+            sp.GetRequiredService<TimeProvider>()));
+        services.AddKeyedSingleton<RateLimiter>(name, static (sp, key) => sp.GetRequiredKeyedService<PressureGauge>(key));
+        return services;
+    }
+}

@@ -1,0 +1,3 @@
+using Backpressure.Server;
+
+await ServerApplication.Build(args).RunAsync();

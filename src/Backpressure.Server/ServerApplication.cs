@@ -1,0 +1,128 @@
+using Backpressure.AspNetCore;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Options;
+
+namespace Backpressure.Server;
+
+/// <summary>Builds the reference service: the seed endpoints and the overhead-benchmark endpoints.</summary>
+public static class ServerApplication
+{
+    /// <summary>Where the server listens when neither <c>--urls</c> nor <c>ASPNETCORE_URLS</c> says.</summary>
+    public const string DefaultUrls = "http://127.0.0.1:8080";
+
+    /// <summary>Gauge policy names, each configured under <c>Backpressure:Gauges:NAME</c>.</summary>
+    public static class Gauges
+    {
+        /// <summary>Guards <c>/backpressure</c>.</summary>
+        public const string Backpressure = "backpressure";
+
+        /// <summary>Guards the Go seed's <c>/request</c>.</summary>
+        public const string Request = "request";
+
+        /// <summary>Guards <c>/overhead/gauge</c> (and sizes the base library's limiter at <c>/overhead/rate-limiter</c>).</summary>
+        public const string Overhead = "overhead";
+    }
+
+    private const string AspNetConcurrencyPolicy = "aspnet-concurrency";
+
+    /// <summary>Builds the application from command-line arguments, <c>appsettings.json</c> and the environment.</summary>
+    public static WebApplication Build(string[] args)
+    {
+        WebApplicationBuilder builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
+        {
+            builder.WebHost.UseUrls(DefaultUrls);
+        }
+
+        ConfigureServices(builder.Services, builder.Configuration);
+        WebApplication app = builder.Build();
+        app.UseRateLimiter();
+        MapEndpoints(app);
+        app.Lifetime.ApplicationStarted.Register(() => LogStarted(app));
+        return app;
+    }
+
+    private static void ConfigureServices(IServiceCollection services, ConfigurationManager configuration)
+    {
+        services.AddSingleton(TimeProvider.System);
+        services.AddOptions<SeedWorkOptions>()
+            .Bind(configuration.GetSection(SeedWorkOptions.Section))
+            .Validate(o => o.MemoryPerCallMegabytes is >= 0 and <= 4096,
+                "SeedWork:MemoryPerCallMegabytes must be between 0 and 4096.")
+            .Validate(o => o.CpuTime >= TimeSpan.Zero && o.CpuTime <= TimeSpan.FromSeconds(10),
+                "SeedWork:CpuTime must be between 00:00:00 and 00:00:10.")
+            .Validate(o => o.IoTime >= TimeSpan.Zero && o.IoTime <= TimeSpan.FromMinutes(10),
+                "SeedWork:IoTime must be between 00:00:00 and 00:10:00.")
+            .ValidateOnStart();
+        services.AddOptions<SeedRequestOptions>()
+            .Bind(configuration.GetSection(SeedRequestOptions.Section))
+            .Validate(o => o.HoldTime >= TimeSpan.Zero && o.HoldTime <= TimeSpan.FromMinutes(10),
+                "SeedRequest:HoldTime must be between 00:00:00 and 00:10:00.")
+            .ValidateOnStart();
+        services.AddSingleton<SeedWork>();
+
+        foreach (string gauge in new[] { Gauges.Backpressure, Gauges.Request, Gauges.Overhead })
+        {
+            services.AddPressureGauge(gauge, configuration.GetSection($"Backpressure:Gauges:{gauge}"));
+        }
+
+        // The base library's own middleware and ConcurrencyLimiter, for the overhead comparison.
+        int overheadLimit = configuration.GetValue<int>($"Backpressure:Gauges:{Gauges.Overhead}:PermitLimit");
+        services.AddRateLimiter(o =>
+        {
+            o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            o.AddConcurrencyLimiter(AspNetConcurrencyPolicy, c =>
+            {
+                c.PermitLimit = Math.Max(1, overheadLimit);
+                c.QueueLimit = 0;
+            });
+        });
+    }
+
+    private static void MapEndpoints(WebApplication app)
+    {
+        app.MapGet("/sync", (SeedWork work) => Done(work.RunBlocking()));
+        app.MapGet("/async", async (SeedWork work, CancellationToken ct) => Done(await work.RunAsync(ct)));
+        app.MapGet("/backpressure", async (SeedWork work, CancellationToken ct) => Done(await work.RunAsync(ct)))
+            .RequireBackpressure(Gauges.Backpressure);
+        app.MapGet("/request", async (IOptions<SeedRequestOptions> options, TimeProvider time, CancellationToken ct) =>
+            {
+                await Task.Delay(options.Value.HoldTime, time, ct);
+                return "done";
+            })
+            .RequireBackpressure(Gauges.Request);
+
+        RouteGroupBuilder overhead = app.MapGroup("/overhead");
+        overhead.MapGet("/bare", () => "ok");
+        overhead.MapGet("/gauge", () => "ok").RequireBackpressure(Gauges.Overhead);
+        overhead.MapGet("/rate-limiter", () => "ok").RequireRateLimiting(AspNetConcurrencyPolicy);
+    }
+
+    private static string Done(long checksum) => $"done {checksum:x16}";
+
+    private static void LogStarted(WebApplication app)
+    {
+        if (!app.Logger.IsEnabled(LogLevel.Information))
+        {
+            return;
+        }
+
+        IServiceProvider services = app.Services;
+        SeedWorkOptions work = services.GetRequiredService<IOptions<SeedWorkOptions>>().Value;
+        string gauges = string.Join(", ", new[] { Gauges.Backpressure, Gauges.Request, Gauges.Overhead }
+            .Select(name => $"{name}={services.GetRequiredKeyedService<PressureGauge>(name).PermitLimit}"));
+        var addresses = services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
+        string urls = string.Join(' ', addresses ?? []);
+        double holdMilliseconds = services.GetRequiredService<IOptions<SeedRequestOptions>>().Value.HoldTime.TotalMilliseconds;
+        long availableMegabytes = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024);
+        ServerLog.Started(
+            app.Logger, urls, work.MemoryPerCallMegabytes, work.CpuTime.TotalMilliseconds,
+            work.IoTime.TotalMilliseconds, holdMilliseconds, gauges, availableMegabytes);
+    }
+}

@@ -1,0 +1,329 @@
+using System.Threading.RateLimiting;
+
+namespace Backpressure;
+
+/// <summary>
+/// A non-blocking concurrency limit: at most <see cref="PressureGaugeOptions.PermitLimit"/>
+/// permits are in flight at once, and a caller that finds the gauge full is refused at once —
+/// never queued. This is Go's buffered-channel <c>PressureGauge</c> as a
+/// <see cref="RateLimiter"/>, so anything that takes a <see cref="RateLimiter"/> (ASP.NET Core's
+/// rate-limiting middleware, Polly) can use it.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Acquire and release are lock-free (<see cref="Interlocked"/>). A refused attempt allocates
+/// nothing: it returns a lease cached by the gauge. A granted permit is returned exactly once,
+/// whichever of dispose, exception or cancellation comes first; disposing a lease twice is harmless.
+/// </para>
+/// <para>
+/// <b>RetryAfter.</b> Every refused lease carries <see cref="MetadataName.RetryAfter"/>, computed
+/// when it is read as an estimate of when the first permit in flight is returned. The gauge times
+/// every eighth granted permit (reading the clock costs as much as the acquire/release pair itself)
+/// and keeps <c>H</c>, an exponentially weighted mean (weight 1/8) of those hold times, starting
+/// from <see cref="PressureGaugeOptions.InitialHoldTimeEstimate"/>. With <c>A</c> the mean age of
+/// the timed permits still in flight, the estimate is <c>H − A</c>: the oldest permit in flight is
+/// at least <c>A</c> old, so on a typical hold time it is returned by then. The estimate is never
+/// below <c>H / (PermitLimit + 1)</c> (when permits of random age are in flight, the first of them
+/// ends after about that long) and never above <c>H</c>.
+/// </para>
+/// </remarks>
+public sealed class PressureGauge : RateLimiter
+{
+    // Every eighth admission is timed; the first admission (sequence 1) always is.
+    private const long SampleMask = 7;
+    private const long NotSampled = long.MinValue;
+    private const int HoldSmoothingShift = 3;
+
+    private static readonly RateLimitLease s_emptyLease = new EmptyLease();
+
+    private readonly int _permitLimit;
+    private readonly TimeProvider _timeProvider;
+    private readonly long _origin;
+    private readonly long _initialHoldTicks;
+    private readonly RefusedLease _refusedLease;
+
+    private int _inFlight;
+    private long _admitted;
+    private long _refused;
+    private long _meanHoldTicks;
+    private long _sampledStartSum;
+    private int _sampledInFlight;
+    private long _lastSampledActivity;
+    private int _disposed;
+
+    /// <summary>Creates a gauge.</summary>
+    /// <param name="options">The limit; validated here.</param>
+    /// <param name="timeProvider">The clock for hold times and <see cref="IdleDuration"/>; <see cref="TimeProvider.System"/> when null.</param>
+    /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
+    public PressureGauge(PressureGaugeOptions options, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _permitLimit = options.PermitLimit;
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        _origin = _timeProvider.GetTimestamp();
+        _lastSampledActivity = _origin;
+        _initialHoldTicks = Math.Max(1, (long)(options.InitialHoldTimeEstimate.Ticks
+            * (double)_timeProvider.TimestampFrequency / TimeSpan.TicksPerSecond));
+        _refusedLease = new RefusedLease(this);
+    }
+
+    /// <summary>The configured most permits in flight.</summary>
+    public int PermitLimit => _permitLimit;
+
+    /// <summary>Permits held right now, between 0 and <see cref="PermitLimit"/>.</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    /// <summary>
+    /// The current estimate of how long until a permit is returned (see the type's remarks),
+    /// as a refused lease would report it now.
+    /// </summary>
+    public TimeSpan RetryAfter => _timeProvider.GetElapsedTime(0, EstimateRetryAfterTicks());
+
+    /// <summary>
+    /// How long the gauge has had nothing in flight, or null while it has. Measured from the last
+    /// timed acquire or release, so it may read up to seven admissions early; a partitioned limiter
+    /// that retires an idle gauge on this loses only its counters.
+    /// </summary>
+    public override TimeSpan? IdleDuration => Volatile.Read(ref _inFlight) == 0
+        ? _timeProvider.GetElapsedTime(Volatile.Read(ref _lastSampledActivity))
+        : null;
+
+    /// <inheritdoc />
+    public override RateLimiterStatistics? GetStatistics() => new PressureGaugeStatistics
+    {
+        InFlight = Volatile.Read(ref _inFlight),
+        PermitLimit = _permitLimit,
+        CurrentAvailablePermits = _permitLimit - Volatile.Read(ref _inFlight),
+        CurrentQueuedCount = 0,
+        TotalSuccessfulLeases = Volatile.Read(ref _admitted),
+        TotalFailedLeases = Volatile.Read(ref _refused),
+        MeanHoldTime = _timeProvider.GetElapsedTime(0, MeanHoldTicks()),
+    };
+
+    /// <summary>
+    /// Runs <paramref name="work"/> if a permit is free, returning it when the work ends (also by
+    /// exception). Returns false at once, without running the work, when the gauge is full.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The gauge was disposed.</exception>
+    public bool TryProcess(Action work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (!TryEnter(1, out long sampleStart))
+        {
+            return false;
+        }
+
+        try
+        {
+            work();
+        }
+        finally
+        {
+            Release(1, sampleStart);
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> if a permit is free, returning it when the work completes,
+    /// faults or is cancelled. Completes synchronously with false, without running the work,
+    /// when the gauge is full.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The gauge was disposed.</exception>
+    public ValueTask<bool> TryProcessAsync(Func<CancellationToken, ValueTask> work, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return TryEnter(1, out long sampleStart)
+            ? RunHoldingPermitAsync(work, sampleStart, cancellationToken)
+            : new ValueTask<bool>(false);
+    }
+
+    /// <inheritdoc />
+    protected override RateLimitLease AttemptAcquireCore(int permitCount)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(permitCount, _permitLimit);
+        if (permitCount == 0)
+        {
+            // A zero-permit request only asks whether the gauge has room; it takes nothing.
+            return Volatile.Read(ref _inFlight) < _permitLimit ? s_emptyLease : _refusedLease;
+        }
+
+        return TryEnter(permitCount, out long sampleStart)
+            ? new GrantedLease(this, permitCount, sampleStart)
+            : _refusedLease;
+    }
+
+    /// <summary>Never waits: the answer is the same as <see cref="RateLimiter.AttemptAcquire(int)"/>'s.</summary>
+    protected override ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<RateLimitLease>(cancellationToken);
+        }
+
+        return new ValueTask<RateLimitLease>(AttemptAcquireCore(permitCount));
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        Volatile.Write(ref _disposed, 1);
+        base.Dispose(disposing);
+    }
+
+    private async ValueTask<bool> RunHoldingPermitAsync(
+        Func<CancellationToken, ValueTask> work, long sampleStart, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await work(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Release(1, sampleStart);
+        }
+
+        return true;
+    }
+
+    private bool TryEnter(int permits, out long sampleStart)
+    {
+        int current = Volatile.Read(ref _inFlight);
+        while (current <= _permitLimit - permits)
+        {
+            int seen = Interlocked.CompareExchange(ref _inFlight, current + permits, current);
+            if (seen == current)
+            {
+                long sequence = Interlocked.Increment(ref _admitted);
+                sampleStart = (sequence & SampleMask) == 1 ? StartSample() : NotSampled;
+                return true;
+            }
+
+            current = seen;
+        }
+
+        Interlocked.Increment(ref _refused);
+        sampleStart = NotSampled;
+        return false;
+    }
+
+    private void Release(int permits, long sampleStart)
+    {
+        if (sampleStart != NotSampled)
+        {
+            EndSample(sampleStart);
+        }
+
+        Interlocked.Add(ref _inFlight, -permits);
+    }
+
+    private long StartSample()
+    {
+        long now = _timeProvider.GetTimestamp();
+        Interlocked.Add(ref _sampledStartSum, now - _origin);
+        Interlocked.Increment(ref _sampledInFlight);
+        Volatile.Write(ref _lastSampledActivity, now);
+        return now;
+    }
+
+    private void EndSample(long start)
+    {
+        long now = _timeProvider.GetTimestamp();
+        Interlocked.Decrement(ref _sampledInFlight);
+        Interlocked.Add(ref _sampledStartSum, -(start - _origin));
+        long hold = Math.Max(1, now - start);
+        long mean = Volatile.Read(ref _meanHoldTicks);
+
+        // Two releases racing here may lose one sample of the mean; that is harmless for a
+        // smoothed estimate, and a lock would serialise every timed release.
+        Volatile.Write(ref _meanHoldTicks, mean == 0 ? hold : mean + ((hold - mean) >> HoldSmoothingShift));
+        Volatile.Write(ref _lastSampledActivity, now);
+    }
+
+    private long MeanHoldTicks()
+    {
+        long mean = Volatile.Read(ref _meanHoldTicks);
+        return mean == 0 ? _initialHoldTicks : mean;
+    }
+
+    private long EstimateRetryAfterTicks()
+    {
+        long hold = MeanHoldTicks();
+        long floor = hold / (_permitLimit + 1L);
+        int sampled = Volatile.Read(ref _sampledInFlight);
+        long sum = Volatile.Read(ref _sampledStartSum);
+        if (sampled <= 0)
+        {
+            return floor;
+        }
+
+        // The count and the sum are read apart, so they may disagree for a moment; the clamp
+        // keeps such a torn read inside the honest range.
+        long meanAge = _timeProvider.GetTimestamp() - (_origin + (sum / sampled));
+        return Math.Clamp(hold - meanAge, floor, hold);
+    }
+
+    private sealed class GrantedLease(PressureGauge gauge, int permits, long sampleStart) : RateLimitLease
+    {
+        private int _released;
+
+        public override bool IsAcquired => true;
+
+        public override IEnumerable<string> MetadataNames => [];
+
+        public override bool TryGetMetadata(string metadataName, out object? metadata)
+        {
+            metadata = null;
+            return false;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                gauge.Release(permits, sampleStart);
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+
+    private sealed class RefusedLease(PressureGauge gauge) : RateLimitLease
+    {
+        private static readonly string[] s_names = [MetadataName.RetryAfter.Name];
+
+        public override bool IsAcquired => false;
+
+        public override IEnumerable<string> MetadataNames => s_names;
+
+        public override bool TryGetMetadata(string metadataName, out object? metadata)
+        {
+            if (metadataName == MetadataName.RetryAfter.Name)
+            {
+                metadata = gauge.RetryAfter;
+                return true;
+            }
+
+            metadata = null;
+            return false;
+        }
+    }
+
+    private sealed class EmptyLease : RateLimitLease
+    {
+        public override bool IsAcquired => true;
+
+        public override IEnumerable<string> MetadataNames => [];
+
+        public override bool TryGetMetadata(string metadataName, out object? metadata)
+        {
+            metadata = null;
+            return false;
+        }
+    }
+}
