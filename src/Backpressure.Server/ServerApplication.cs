@@ -27,6 +27,8 @@ public static class ServerApplication
 
     private const string AspNetConcurrencyPolicy = "aspnet-concurrency";
 
+    private static readonly string[] AllGauges = [Gauges.Backpressure, Gauges.Request, Gauges.Overhead];
+
     /// <summary>Builds the application from command-line arguments, <c>appsettings.json</c> and the environment.</summary>
     public static WebApplication Build(string[] args)
     {
@@ -66,8 +68,9 @@ public static class ServerApplication
                 "SeedRequest:HoldTime must be between 00:00:00 and 00:10:00.")
             .ValidateOnStart();
         services.AddSingleton<SeedWork>();
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower);
 
-        foreach (string gauge in new[] { Gauges.Backpressure, Gauges.Request, Gauges.Overhead })
+        foreach (string gauge in AllGauges)
         {
             services.AddPressureGauge(gauge, configuration.GetSection($"Backpressure:Gauges:{gauge}"));
         }
@@ -102,6 +105,8 @@ public static class ServerApplication
         overhead.MapGet("/bare", () => "ok");
         overhead.MapGet("/gauge", () => "ok").RequireBackpressure(Gauges.Overhead);
         overhead.MapGet("/rate-limiter", () => "ok").RequireRateLimiting(AspNetConcurrencyPolicy);
+
+        app.MapGet("/stats", (IServiceProvider services) => ServerStatistics.Capture(services, AllGauges));
     }
 
     private static string Done(long checksum) => $"done {checksum:x16}";
@@ -115,7 +120,7 @@ public static class ServerApplication
 
         IServiceProvider services = app.Services;
         SeedWorkOptions work = services.GetRequiredService<IOptions<SeedWorkOptions>>().Value;
-        string gauges = string.Join(", ", new[] { Gauges.Backpressure, Gauges.Request, Gauges.Overhead }
+        string gauges = string.Join(", ", AllGauges
             .Select(name => $"{name}={services.GetRequiredKeyedService<PressureGauge>(name).PermitLimit}"));
         var addresses = services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
         string urls = string.Join(' ', addresses ?? []);

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: installs what the tests need, builds, and runs every test project.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+dotnet build Backpressure.slnx -c Release --nologo -v quiet --no-restore
+log=$(mktemp)
+set +e
+dotnet test Backpressure.slnx -c Release --no-build --nologo 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line over every test project, in the plain form CI reads.
+passed=$(grep -Eo 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+failed=$(grep -Eo 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+skipped=$(grep -Eo 'Skipped: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+rm -f "$log"
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+exit "$status"

@@ -1,0 +1,54 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Backpressure.Cli;
+
+/// <summary>Parses the values people type: durations such as <c>10s</c>, <c>500ms</c>, <c>2m</c>, <c>1h</c>, and headers <c>Name: value</c>.</summary>
+internal static partial class CommandLineValues
+{
+    public static bool TryParseDuration(string text, out TimeSpan duration)
+    {
+        duration = default;
+        Match match = DurationPattern().Match(text.Trim());
+        if (!match.Success
+            || !double.TryParse(match.Groups["number"].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out double number))
+        {
+            return false;
+        }
+
+        duration = match.Groups["unit"].Value switch
+        {
+            "ms" => TimeSpan.FromMilliseconds(number),
+            "" or "s" => TimeSpan.FromSeconds(number),
+            "m" => TimeSpan.FromMinutes(number),
+            "h" => TimeSpan.FromHours(number),
+            _ => TimeSpan.MinValue,
+        };
+        return duration != TimeSpan.MinValue;
+    }
+
+    public static bool TryParseHeader(string text, out KeyValuePair<string, string> header)
+    {
+        header = default;
+        int colon = text.IndexOf(':', StringComparison.Ordinal);
+        if (colon <= 0)
+        {
+            return false;
+        }
+
+        string name = text[..colon].Trim();
+        if (name.Length == 0 || name.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+        {
+            return false;
+        }
+
+        header = new(name, text[(colon + 1)..].Trim());
+        return true;
+    }
+
+    public static bool TryParseHttpUrl(string text, out Uri url) =>
+        Uri.TryCreate(text, UriKind.Absolute, out url!) && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps);
+
+    [GeneratedRegex(@"^(?<number>\d+(\.\d+)?)(?<unit>ms|s|m|h)?$", RegexOptions.CultureInvariant)]
+    private static partial Regex DurationPattern();
+}

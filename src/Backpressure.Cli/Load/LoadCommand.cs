@@ -1,0 +1,163 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using Spectre.Console;
+
+namespace Backpressure.Cli.Load;
+
+/// <summary><c>bp load URL</c>: hey's options and output, plus <c>--retry-after</c> and <c>--output json</c>.</summary>
+internal static class LoadCommand
+{
+    public static Command Create()
+    {
+        var url = new Argument<Uri>("url")
+        {
+            Description = "The absolute http:// or https:// URL to load.",
+            CustomParser = result => CommandLineValues.TryParseHttpUrl(result.Tokens[0].Value, out Uri parsed)
+                ? parsed
+                : Fail<Uri>(result, $"malformed URL '{result.Tokens[0].Value}': expected an absolute http:// or https:// URL")!,
+        };
+        var requests = new Option<int>("-n") { Description = "Number of requests to run.", DefaultValueFactory = _ => LoadSettings.DefaultRequests };
+        var concurrency = new Option<int>("-c") { Description = "Number of workers running concurrently (and connections).", DefaultValueFactory = _ => LoadSettings.DefaultConcurrency };
+        var duration = new Option<TimeSpan?>("-z") { Description = "Duration to send requests for, e.g. 10s, 3m; when given, -n is ignored.", CustomParser = ParseDuration };
+        var rate = new Option<double>("-q") { Description = "Rate limit, in queries per second, per worker. 0 for none.", DefaultValueFactory = _ => 0 };
+        var method = new Option<string>("-m") { Description = "HTTP method.", DefaultValueFactory = _ => "GET" };
+        var headers = new Option<string[]>("-H") { Description = "Custom HTTP header, 'Name: value'. Repeatable.", AllowMultipleArgumentsPerToken = false };
+        var timeout = new Option<TimeSpan>("--timeout", "-t") { Description = "Timeout of each request, e.g. 20s.", DefaultValueFactory = _ => TimeSpan.FromSeconds(20), CustomParser = r => ParseDuration(r) ?? default };
+        var retryAfter = new Option<bool>("--retry-after") { Description = "Retry a 429 after the Retry-After the server sent (backing off exponentially with jitter when it sent none)." };
+        var maxRetries = new Option<int>("--max-retries") { Description = "Most retries of one request with --retry-after.", DefaultValueFactory = _ => 10 };
+        var output = new Option<string>("--output", "-o") { Description = "Output format: text (hey's) or json.", DefaultValueFactory = _ => "text" };
+        output.AcceptOnlyFromAmong("text", "json");
+
+        requests.Validators.Add(r => RequireAtLeast(r, r.GetValueOrDefault<int>(), 1, "-n"));
+        concurrency.Validators.Add(r => RequireAtLeast(r, r.GetValueOrDefault<int>(), 1, "-c"));
+        rate.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double>() is < 0 or double.NaN)
+            {
+                r.AddError("-q must be zero or more queries per second.");
+            }
+        });
+        maxRetries.Validators.Add(r => RequireAtLeast(r, r.GetValueOrDefault<int>(), 0, "--max-retries"));
+        timeout.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<TimeSpan>() <= TimeSpan.Zero)
+            {
+                r.AddError("--timeout must be greater than zero.");
+            }
+        });
+        headers.Validators.Add(r =>
+        {
+            foreach (string header in r.GetValueOrDefault<string[]>() ?? [])
+            {
+                if (!CommandLineValues.TryParseHeader(header, out _))
+                {
+                    r.AddError($"malformed header '{header}': expected 'Name: value'");
+                }
+            }
+        });
+        method.Validators.Add(r =>
+        {
+            string value = r.GetValueOrDefault<string>() ?? "";
+            if (value.Length == 0 || !value.All(char.IsAsciiLetter))
+            {
+                r.AddError($"malformed method '{value}': expected letters only, such as GET or POST");
+            }
+        });
+
+        var command = new Command("load", "Fire requests at a URL, like hey, and print the summary, latency histogram and status codes.")
+        {
+            url, requests, concurrency, duration, rate, method, headers, timeout, retryAfter, maxRetries, output,
+        };
+        command.Validators.Add(r =>
+        {
+            // An option left out reads as 0 here, not as its default, so ask whether it was given.
+            int n = r.GetResult(requests) is null ? LoadSettings.DefaultRequests : r.GetValue(requests);
+            int c = r.GetResult(concurrency) is null ? LoadSettings.DefaultConcurrency : r.GetValue(concurrency);
+            if (r.GetResult(duration) is null && n >= 1 && c >= 1 && n < c)
+            {
+                r.AddError($"-n cannot be less than -c ({n} < {c}).");
+            }
+        });
+        command.SetAction(async (parse, ct) =>
+        {
+            var settings = new LoadSettings
+            {
+                Url = parse.GetRequiredValue(url),
+                Requests = parse.GetValue(requests),
+                Concurrency = parse.GetValue(concurrency),
+                Duration = parse.GetValue(duration),
+                RatePerWorker = parse.GetValue(rate),
+                Method = new HttpMethod(parse.GetValue(method)!.ToUpperInvariant()),
+                Headers = (parse.GetValue(headers) ?? [])
+                    .Select(h => CommandLineValues.TryParseHeader(h, out var kv) ? kv : default)
+                    .ToList(),
+                Timeout = parse.GetValue(timeout),
+                RetryAfter = parse.GetValue(retryAfter),
+                MaxRetries = parse.GetValue(maxRetries),
+            };
+            bool json = parse.GetValue(output) == "json";
+            LoadResult result = await RunWithProgressAsync(settings, showProgress: !json && !Console.IsOutputRedirected, ct);
+            parse.InvocationConfiguration.Output.WriteLine(json ? LoadReport.ToJson(result) : LoadReport.ToText(result));
+            return 0;
+        });
+        return command;
+    }
+
+    private static async Task<LoadResult> RunWithProgressAsync(LoadSettings settings, bool showProgress, CancellationToken ct)
+    {
+        var runner = new LoadRunner(settings, TimeProvider.System);
+        if (!showProgress)
+        {
+            return await runner.RunAsync(ct);
+        }
+
+        LoadResult? result = null;
+        await AnsiConsole.Progress()
+            .AutoClear(true)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .StartAsync(async progress =>
+            {
+                var started = TimeProvider.System.GetTimestamp();
+                ProgressTask bar = progress.AddTask(
+                    settings.Duration is null ? $"{settings.Requests} requests" : $"{settings.Duration.Value.TotalSeconds:0.#} s",
+                    maxValue: settings.Duration?.TotalSeconds ?? settings.Requests);
+                Task<LoadResult> run = runner.RunAsync(ct);
+                while (!run.IsCompleted)
+                {
+                    bar.Value = settings.Duration is null
+                        ? runner.Completed
+                        : Math.Min(bar.MaxValue, TimeProvider.System.GetElapsedTime(started).TotalSeconds);
+                    await Task.WhenAny(run, Task.Delay(100, ct));
+                }
+
+                result = await run;
+            });
+        return result!;
+    }
+
+    private static TimeSpan? ParseDuration(ArgumentResult result)
+    {
+        string text = result.Tokens[0].Value;
+        if (CommandLineValues.TryParseDuration(text, out TimeSpan parsed) && parsed > TimeSpan.Zero)
+        {
+            return parsed;
+        }
+
+        result.AddError($"malformed duration '{text}': expected a positive number with a unit, such as 500ms, 10s or 2m");
+        return null;
+    }
+
+    private static void RequireAtLeast(OptionResult result, int value, int least, string name)
+    {
+        if (value < least)
+        {
+            result.AddError($"{name} must be at least {least} (was {value}).");
+        }
+    }
+
+    private static T? Fail<T>(ArgumentResult result, string message)
+    {
+        result.AddError(message);
+        return default;
+    }
+}

@@ -1,0 +1,66 @@
+namespace Backpressure.Cli.Load;
+
+/// <summary>
+/// What a load run saw. Every request ends in exactly one of: a response (counted by status code),
+/// an error (counted by kind) or a timeout, so <see cref="Requests"/> is their sum. With retries a
+/// request counts once, by its last attempt, and its latency runs from its first send to its last
+/// response, waits included.
+/// </summary>
+internal sealed class LoadResult
+{
+    public TimeSpan Total { get; set; }
+
+    public Dictionary<int, long> StatusCodes { get; } = [];
+
+    public Dictionary<string, long> Errors { get; } = [];
+
+    public long Timeouts { get; set; }
+
+    public long Retries { get; set; }
+
+    public TimeSpan RetryWait { get; set; }
+
+    public long TotalBytes { get; set; }
+
+    /// <summary>Every request that got a response, whatever its status.</summary>
+    public LatencyRecorder Responses { get; } = new();
+
+    /// <summary>Requests answered 2xx.</summary>
+    public LatencyRecorder Successes { get; } = new();
+
+    /// <summary>Requests answered 429.</summary>
+    public LatencyRecorder Refusals { get; } = new();
+
+    public long Succeeded => StatusCodes.Where(s => s.Key is >= 200 and < 300).Sum(s => s.Value);
+
+    public long Refused => StatusCodes.GetValueOrDefault(429);
+
+    public long ErrorCount => Errors.Values.Sum() + StatusCodes.Where(s => s.Key is < 200 or >= 300 and not 429).Sum(s => s.Value);
+
+    public long Requests => Responses.Count + Errors.Values.Sum() + Timeouts;
+
+    public double RequestsPerSecond => Total > TimeSpan.Zero ? Requests / Total.TotalSeconds : 0;
+
+    public double Goodput => Total > TimeSpan.Zero ? Succeeded / Total.TotalSeconds : 0;
+
+    public void Add(LoadResult other)
+    {
+        foreach (var (status, count) in other.StatusCodes)
+        {
+            StatusCodes[status] = StatusCodes.GetValueOrDefault(status) + count;
+        }
+
+        foreach (var (kind, count) in other.Errors)
+        {
+            Errors[kind] = Errors.GetValueOrDefault(kind) + count;
+        }
+
+        Timeouts += other.Timeouts;
+        Retries += other.Retries;
+        RetryWait += other.RetryWait;
+        TotalBytes += other.TotalBytes;
+        Responses.Add(other.Responses);
+        Successes.Add(other.Successes);
+        Refusals.Add(other.Refusals);
+    }
+}

@@ -1,0 +1,41 @@
+namespace Backpressure.Cli.Load;
+
+/// <summary>What <c>bp load</c> sends: hey's options, validated by the command line before a run.</summary>
+internal sealed record LoadSettings
+{
+    /// <summary>hey's default <c>-n</c>.</summary>
+    public const int DefaultRequests = 200;
+
+    /// <summary>hey's default <c>-c</c>.</summary>
+    public const int DefaultConcurrency = 50;
+
+    /// <summary>The absolute http(s) URL every request goes to.</summary>
+    public required Uri Url { get; init; }
+
+    /// <summary>Total requests (hey's <c>-n</c>), shared as evenly as possible among the workers. Ignored with <see cref="Duration"/>.</summary>
+    public int Requests { get; init; } = DefaultRequests;
+
+    /// <summary>Workers sending one request after another (hey's <c>-c</c>); also the connection count.</summary>
+    public int Concurrency { get; init; } = DefaultConcurrency;
+
+    /// <summary>Run for this long instead of a request count (hey's <c>-z</c>); requests in flight at the end finish.</summary>
+    public TimeSpan? Duration { get; init; }
+
+    /// <summary>Most requests per second each worker sends (hey's <c>-q</c>); 0 for no limit.</summary>
+    public double RatePerWorker { get; init; }
+
+    /// <summary>The HTTP method.</summary>
+    public HttpMethod Method { get; init; } = HttpMethod.Get;
+
+    /// <summary>Extra request headers.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Headers { get; init; } = [];
+
+    /// <summary>How long one attempt may take before it counts as a timeout.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Retry a 429 after the server's <c>Retry-After</c> (exponential backoff with jitter when it is missing).</summary>
+    public bool RetryAfter { get; init; }
+
+    /// <summary>The most retries of one request with <see cref="RetryAfter"/>.</summary>
+    public int MaxRetries { get; init; } = 10;
+}

@@ -1,0 +1,37 @@
+using System.Diagnostics;
+using System.Threading.RateLimiting;
+
+namespace Backpressure.Server;
+
+/// <summary>The body of <c>GET /stats</c>: the seed work, every gauge, and the process's memory.</summary>
+public sealed record ServerStatistics(
+    SeedWorkStatistics SeedWork,
+    IReadOnlyDictionary<string, GaugeSnapshot> Gauges,
+    MemorySnapshot Memory)
+{
+    internal static ServerStatistics Capture(IServiceProvider services, IEnumerable<string> gaugeNames)
+    {
+        var gauges = gaugeNames.ToDictionary(
+            name => name,
+            name => GaugeSnapshot.From(services.GetRequiredKeyedService<PressureGauge>(name)));
+        using var process = Process.GetCurrentProcess();
+        GCMemoryInfo gc = GC.GetGCMemoryInfo();
+        return new ServerStatistics(
+            services.GetRequiredService<SeedWork>().GetStatistics(),
+            gauges,
+            new MemorySnapshot(process.WorkingSet64, process.PeakWorkingSet64, gc.HeapSizeBytes, gc.TotalCommittedBytes, gc.TotalAvailableMemoryBytes));
+    }
+}
+
+/// <summary>One pressure gauge's counters.</summary>
+public sealed record GaugeSnapshot(long InFlight, int PermitLimit, long Accepted, long Refused, double RetryAfterSeconds)
+{
+    internal static GaugeSnapshot From(PressureGauge gauge)
+    {
+        var stats = (PressureGaugeStatistics)gauge.GetStatistics()!;
+        return new(stats.InFlight, stats.PermitLimit, stats.Accepted, stats.Refused, gauge.RetryAfter.TotalSeconds);
+    }
+}
+
+/// <summary>The process's memory in bytes: resident now and at peak, and the GC's heap, commitment and allowance.</summary>
+public sealed record MemorySnapshot(long WorkingSet, long PeakWorkingSet, long GcHeapSize, long GcCommitted, long GcAvailable);

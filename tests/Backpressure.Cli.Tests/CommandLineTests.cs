@@ -1,0 +1,59 @@
+using System.Diagnostics;
+
+namespace Backpressure.Cli.Tests;
+
+/// <summary>The real <c>bp</c> executable, started as a process.</summary>
+public sealed class CommandLineTests
+{
+    [Theory]
+    [InlineData("load http://127.0.0.1:1/ --bogus", "--bogus")]
+    [InlineData("load http://127.0.0.1:1/ -n -5", "-n must be at least 1")]
+    [InlineData("load http://127.0.0.1:1/ -c 0", "-c must be at least 1")]
+    [InlineData("load not-a-url", "malformed URL 'not-a-url'")]
+    [InlineData("load ftp://example/ ", "malformed URL")]
+    [InlineData("load http://127.0.0.1:1/ -H NoColon", "malformed header 'NoColon'")]
+    [InlineData("load http://127.0.0.1:1/ -z soon", "malformed duration 'soon'")]
+    [InlineData("load http://127.0.0.1:1/ -n 5 -c 10", "-n cannot be less than -c")]
+    [InlineData("demo --memory-limit 0", "--memory-limit must be at least 1")]
+    public async Task BadArguments_PrintAClearMessageAndExitNonZero_WithoutAStackTrace(string args, string expected)
+    {
+        var (exit, output, error) = await RunBp(args.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+
+        Assert.NotEqual(0, exit);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error + output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Load_AgainstAServer_PrintsHeysSummary()
+    {
+        await using var server = await RunningServer.StartAsync();
+
+        var (exit, output, _) = await RunBp(["load", server.Url("/overhead/bare").ToString(), "-n", "20", "-c", "4"]);
+
+        Assert.Equal(0, exit);
+        Assert.Contains("Summary:", output, StringComparison.Ordinal);
+        Assert.Contains("[200]\t20 responses", output, StringComparison.Ordinal);
+    }
+
+    private static async Task<(int Exit, string Output, string Error)> RunBp(string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "bp.dll"));
+        foreach (string arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await output, await error);
+    }
+}

@@ -1,0 +1,35 @@
+using Backpressure.Cli.Demo;
+
+namespace Backpressure.Cli.Tests;
+
+public sealed class DemoRunnerTests
+{
+    [Fact]
+    public async Task Demo_AtSmallScale_ShowsTheUnprotectedEndpointFailingAndTheProtectedOneServing()
+    {
+        var settings = new DemoSettings
+        {
+            MemoryLimitMegabytes = 64,
+            MemoryPerCallMegabytes = 4,
+            Concurrency = 30,
+            DurationPerEndpoint = TimeSpan.FromSeconds(3),
+            IoTime = TimeSpan.FromMilliseconds(300),
+            CpuTime = TimeSpan.FromMilliseconds(2),
+            GaugeLimit = 4,
+            Endpoints = ["/async", "/backpressure"],
+        };
+
+        var rows = await new DemoRunner(settings, TimeProvider.System).RunAsync();
+
+        var unprotected = rows.Single(r => r.Endpoint == "/async");
+        var protectedRow = rows.Single(r => r.Endpoint == "/backpressure");
+        Assert.True(unprotected.Errors + unprotected.Timeouts > 0 || !unprotected.Survived,
+            $"/async should fail under 30 × 4 MiB against 64 MiB: {unprotected}");
+        Assert.True(protectedRow.Survived);
+        Assert.True(protectedRow.Ok > 0);
+        Assert.True(protectedRow.Refused > 0);
+        Assert.Equal(0, protectedRow.Errors);
+        Assert.InRange(protectedRow.PeakCallsInFlight, 1, settings.GaugeLimit);
+        Assert.True(unprotected.PeakMemoryDemandBytes > protectedRow.PeakMemoryDemandBytes);
+    }
+}

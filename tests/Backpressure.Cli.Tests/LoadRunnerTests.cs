@@ -1,0 +1,136 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Backpressure.Cli.Load;
+using Backpressure.Server;
+
+namespace Backpressure.Cli.Tests;
+
+public sealed class LoadRunnerTests
+{
+    private static Task<LoadResult> Run(LoadSettings settings) => new LoadRunner(settings, TimeProvider.System).RunAsync();
+
+    [Fact]
+    public async Task Load_CountsEveryRequestOnce_AndAgreesWithWhatTheServerCounted()
+    {
+        await using var server = await RunningServer.StartAsync(
+            "--SeedWork:MemoryPerCallMegabytes=1", "--SeedWork:IoTime=00:00:00.200",
+            "--Backpressure:Gauges:backpressure:PermitLimit=3");
+
+        var result = await Run(new LoadSettings { Url = server.Url("/backpressure"), Requests = 61, Concurrency = 12 });
+
+        var gauge = server.Gauge(ServerApplication.Gauges.Backpressure);
+        Assert.Equal(61, result.Succeeded + result.Refused + result.ErrorCount + result.Timeouts);
+        Assert.Equal(61, result.Requests);
+        Assert.Equal(gauge.Accepted, result.Succeeded);
+        Assert.Equal(gauge.Refused, result.Refused);
+        Assert.True(result.Refused > 0, "a limit of 3 under 12 workers refuses some calls");
+        Assert.Equal(result.Refused, result.Refusals.Count);
+    }
+
+    [Fact]
+    public async Task Load_WithADuration_StopsOnTime()
+    {
+        await using var server = await RunningServer.StartAsync();
+
+        var result = await Run(new LoadSettings
+        {
+            Url = server.Url("/overhead/bare"), Concurrency = 4, Duration = TimeSpan.FromSeconds(1.5),
+        });
+
+        // Timers may fire a millisecond or two early against the timestamp clock.
+        Assert.InRange(result.Total, TimeSpan.FromSeconds(1.45), TimeSpan.FromSeconds(4));
+        Assert.True(result.Succeeded > 0);
+        Assert.Equal(result.Requests, result.Succeeded);
+    }
+
+    [Fact]
+    public async Task Load_WithARatePerWorker_SendsNoFasterThanThatRate()
+    {
+        await using var server = await RunningServer.StartAsync();
+
+        var result = await Run(new LoadSettings
+        {
+            Url = server.Url("/overhead/bare"), Requests = 20, Concurrency = 2, RatePerWorker = 10,
+        });
+
+        // Each worker sends 10 requests at 10/s: the last leaves 0.9 s after the first.
+        Assert.Equal(20, result.Succeeded);
+        Assert.True(result.Total >= TimeSpan.FromSeconds(0.85), $"took {result.Total}");
+    }
+
+    [Fact]
+    public async Task RetryAfter_RetriesExactlyTheRefusedCalls_AfterTheDelayTheServerAsked()
+    {
+        await using var server = await RunningServer.StartAsync(
+            "--SeedRequest:HoldTime=00:00:00.800", "--Backpressure:Gauges:request:PermitLimit=2");
+
+        var result = await Run(new LoadSettings
+        {
+            Url = server.Url("/request"), Requests = 6, Concurrency = 6, RetryAfter = true,
+        });
+
+        var gauge = server.Gauge(ServerApplication.Gauges.Request);
+        Assert.Equal(6, result.Succeeded);
+        Assert.Equal(0, result.Refused);
+        Assert.Equal(gauge.Refused, result.Retries);
+        Assert.True(result.Retries >= 4, $"only {result.Retries} retries");
+        Assert.True(result.RetryWait >= TimeSpan.FromSeconds(result.Retries), $"waited {result.RetryWait} over {result.Retries} retries");
+    }
+
+    [Fact]
+    public async Task Load_WhenTheServerIsTooSlow_CountsTimeouts()
+    {
+        await using var server = await RunningServer.StartAsync("--SeedWork:MemoryPerCallMegabytes=1", "--SeedWork:IoTime=00:00:10");
+
+        var result = await Run(new LoadSettings
+        {
+            Url = server.Url("/async"), Requests = 2, Concurrency = 2, Timeout = TimeSpan.FromMilliseconds(300),
+        });
+
+        Assert.Equal(2, result.Timeouts);
+        Assert.Equal(2, result.Requests);
+    }
+
+    [Fact]
+    public async Task Load_WhenNothingListens_CountsConnectionErrorsByKind()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+
+        var result = await Run(new LoadSettings { Url = new Uri($"http://127.0.0.1:{port}/"), Requests = 3, Concurrency = 1 });
+
+        var (kind, count) = Assert.Single(result.Errors);
+        Assert.Equal(3, count);
+        Assert.Contains("ConnectionRefused", kind, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task JsonReport_ParsesAndCarriesTheCounts()
+    {
+        await using var server = await RunningServer.StartAsync();
+        var result = await Run(new LoadSettings { Url = server.Url("/overhead/bare"), Requests = 10, Concurrency = 2 });
+
+        using var json = JsonDocument.Parse(LoadReport.ToJson(result));
+
+        Assert.Equal(10, json.RootElement.GetProperty("requests").GetInt64());
+        Assert.Equal(10, json.RootElement.GetProperty("status_codes").GetProperty("200").GetInt64());
+        Assert.True(json.RootElement.GetProperty("latency").GetProperty("percentiles").GetProperty("p99").GetDouble() > 0);
+    }
+
+    [Fact]
+    public async Task TextReport_HasHeysSections()
+    {
+        await using var server = await RunningServer.StartAsync();
+        var result = await Run(new LoadSettings { Url = server.Url("/overhead/bare"), Requests = 10, Concurrency = 2 });
+
+        string text = LoadReport.ToText(result);
+
+        foreach (string section in new[] { "Summary:", "Requests/sec:", "Response time histogram:", "Latency distribution:", "99% in", "Status code distribution:", "[200]\t10 responses" })
+        {
+            Assert.Contains(section, text, StringComparison.Ordinal);
+        }
+    }
+}
