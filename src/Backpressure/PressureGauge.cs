@@ -11,15 +11,19 @@ namespace Backpressure;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Acquire and release are lock-free (<see cref="Interlocked"/>). A refused attempt allocates
-/// nothing: it returns a lease cached by the gauge. A granted permit is returned exactly once,
-/// whichever of dispose, exception or cancellation comes first; disposing a lease twice is harmless.
+/// Acquire and release are one <see cref="Interlocked"/> operation each on a word of their own
+/// cache line, like a bare counter. Acquiring adds optimistically and takes the permits back when
+/// that overshoots the limit, so more than the limit are never admitted; the price is that a
+/// caller racing such an overshoot may be refused although a permit was free for that instant.
+/// A refused attempt allocates nothing: it returns a lease cached by the gauge. A granted permit is
+/// returned exactly once, whichever of dispose, exception or cancellation comes first; disposing a
+/// lease twice is harmless.
 /// </para>
 /// <para>
 /// <b>RetryAfter.</b> Every refused lease carries <see cref="MetadataName.RetryAfter"/>, computed
 /// when it is read as an estimate of when the first permit in flight is returned. The gauge times
-/// every eighth granted permit (reading the clock costs as much as the acquire/release pair itself)
-/// and keeps <c>H</c>, an exponentially weighted mean (weight 1/8) of those hold times, starting
+/// one permit in <see cref="PressureGaugeOptions.HoldTimeSampleInterval"/> granted on each thread
+/// (a thread's first is always timed) and keeps <c>H</c>, an exponentially weighted mean (weight 1/8) of those hold times, starting
 /// from <see cref="PressureGaugeOptions.InitialHoldTimeEstimate"/>. With <c>A</c> the mean age of
 /// the timed permits still in flight, the estimate is <c>H − A</c>: the oldest permit in flight is
 /// at least <c>A</c> old, so on a typical hold time it is returned by then. The estimate is never
@@ -29,8 +33,8 @@ namespace Backpressure;
 /// </remarks>
 public sealed class PressureGauge : RateLimiter
 {
-    // Every eighth admission is timed; the first admission (sequence 1) always is.
-    private const long SampleMask = 7;
+    private const long InFlightMask = 0xFFFF_FFFF;
+    private const long OneRelease = 1L << 32;
     private const long NotSampled = long.MinValue;
     private const int HoldSmoothingShift = 3;
 
@@ -40,11 +44,18 @@ public sealed class PressureGauge : RateLimiter
     private readonly TimeProvider _timeProvider;
     private readonly long _origin;
     private readonly long _initialHoldTicks;
+    private readonly uint _sampleMask;
     private readonly RefusedLease _refusedLease;
 
-    private int _inFlight;
-    private long _admitted;
-    private long _refused;
+    [ThreadStatic]
+    private static uint t_admissions;
+
+    // Low 32 bits: permits in flight. High 32 bits: leases returned, wrapping; _releaseWraps
+    // counts the wraps. One word so that a release is a single atomic add.
+    private PaddedLong _state;
+    private PaddedLong _refused;
+    private long _releaseWraps;
+    private long _extraPermitsInFlight;
     private long _meanHoldTicks;
     private long _sampledStartSum;
     private int _sampledInFlight;
@@ -65,6 +76,7 @@ public sealed class PressureGauge : RateLimiter
         _lastSampledActivity = _origin;
         _initialHoldTicks = Math.Max(1, (long)(options.InitialHoldTimeEstimate.Ticks
             * (double)_timeProvider.TimestampFrequency / TimeSpan.TicksPerSecond));
+        _sampleMask = (uint)options.HoldTimeSampleInterval - 1;
         _refusedLease = new RefusedLease(this);
     }
 
@@ -72,7 +84,7 @@ public sealed class PressureGauge : RateLimiter
     public int PermitLimit => _permitLimit;
 
     /// <summary>Permits held right now, between 0 and <see cref="PermitLimit"/>.</summary>
-    public int InFlight => Volatile.Read(ref _inFlight);
+    public int InFlight => ReadInFlight(Volatile.Read(ref _state.Value));
 
     /// <summary>
     /// The current estimate of how long until a permit is returned (see the type's remarks),
@@ -82,24 +94,32 @@ public sealed class PressureGauge : RateLimiter
 
     /// <summary>
     /// How long the gauge has had nothing in flight, or null while it has. Measured from the last
-    /// timed acquire or release, so it may read up to seven admissions early; a partitioned limiter
+    /// timed acquire or release, so it may read a few admissions early; a partitioned limiter
     /// that retires an idle gauge on this loses only its counters.
     /// </summary>
-    public override TimeSpan? IdleDuration => Volatile.Read(ref _inFlight) == 0
+    public override TimeSpan? IdleDuration => InFlight == 0
         ? _timeProvider.GetElapsedTime(Volatile.Read(ref _lastSampledActivity))
         : null;
 
     /// <inheritdoc />
-    public override RateLimiterStatistics? GetStatistics() => new PressureGaugeStatistics
+    public override RateLimiterStatistics? GetStatistics()
     {
-        InFlight = Volatile.Read(ref _inFlight),
-        PermitLimit = _permitLimit,
-        CurrentAvailablePermits = _permitLimit - Volatile.Read(ref _inFlight),
-        CurrentQueuedCount = 0,
-        TotalSuccessfulLeases = Volatile.Read(ref _admitted),
-        TotalFailedLeases = Volatile.Read(ref _refused),
-        MeanHoldTime = _timeProvider.GetElapsedTime(0, MeanHoldTicks()),
-    };
+        long wraps = Volatile.Read(ref _releaseWraps);
+        long state = Volatile.Read(ref _state.Value);
+        int inFlight = ReadInFlight(state);
+        long returned = (wraps << 32) | (long)((ulong)state >> 32);
+        long leasesInFlight = Math.Max(0, inFlight - Volatile.Read(ref _extraPermitsInFlight));
+        return new PressureGaugeStatistics
+        {
+            InFlight = inFlight,
+            PermitLimit = _permitLimit,
+            CurrentAvailablePermits = _permitLimit - inFlight,
+            CurrentQueuedCount = 0,
+            TotalSuccessfulLeases = returned + leasesInFlight,
+            TotalFailedLeases = Volatile.Read(ref _refused.Value),
+            MeanHoldTime = _timeProvider.GetElapsedTime(0, MeanHoldTicks()),
+        };
+    }
 
     /// <summary>
     /// Runs <paramref name="work"/> if a permit is free, returning it when the work ends (also by
@@ -150,7 +170,7 @@ public sealed class PressureGauge : RateLimiter
         if (permitCount == 0)
         {
             // A zero-permit request only asks whether the gauge has room; it takes nothing.
-            return Volatile.Read(ref _inFlight) < _permitLimit ? s_emptyLease : _refusedLease;
+            return InFlight < _permitLimit ? s_emptyLease : _refusedLease;
         }
 
         return TryEnter(permitCount, out long sampleStart)
@@ -191,25 +211,26 @@ public sealed class PressureGauge : RateLimiter
         return true;
     }
 
+    private static int ReadInFlight(long state) => (int)(state & InFlightMask);
+
     private bool TryEnter(int permits, out long sampleStart)
     {
-        int current = Volatile.Read(ref _inFlight);
-        while (current <= _permitLimit - permits)
+        long after = Interlocked.Add(ref _state.Value, permits);
+        if (ReadInFlight(after) > _permitLimit)
         {
-            int seen = Interlocked.CompareExchange(ref _inFlight, current + permits, current);
-            if (seen == current)
-            {
-                long sequence = Interlocked.Increment(ref _admitted);
-                sampleStart = (sequence & SampleMask) == 1 ? StartSample() : NotSampled;
-                return true;
-            }
-
-            current = seen;
+            Interlocked.Add(ref _state.Value, -permits);
+            Interlocked.Increment(ref _refused.Value);
+            sampleStart = NotSampled;
+            return false;
         }
 
-        Interlocked.Increment(ref _refused);
-        sampleStart = NotSampled;
-        return false;
+        if (permits > 1)
+        {
+            Interlocked.Add(ref _extraPermitsInFlight, permits - 1);
+        }
+
+        sampleStart = (++t_admissions & _sampleMask) == (1 & _sampleMask) ? StartSample() : NotSampled;
+        return true;
     }
 
     private void Release(int permits, long sampleStart)
@@ -219,7 +240,18 @@ public sealed class PressureGauge : RateLimiter
             EndSample(sampleStart);
         }
 
-        Interlocked.Add(ref _inFlight, -permits);
+        if (permits > 1)
+        {
+            Interlocked.Add(ref _extraPermitsInFlight, 1 - permits);
+        }
+
+        // Permits in flight never fall below this lease's own, so the subtraction never borrows
+        // from the count of returned leases in the high half.
+        long after = Interlocked.Add(ref _state.Value, OneRelease - permits);
+        if ((ulong)after >> 32 == 0)
+        {
+            Interlocked.Increment(ref _releaseWraps);
+        }
     }
 
     private long StartSample()
@@ -266,6 +298,15 @@ public sealed class PressureGauge : RateLimiter
         // keeps such a torn read inside the honest range.
         long meanAge = _timeProvider.GetTimestamp() - (_origin + (sum / sampled));
         return Math.Clamp(hold - meanAge, floor, hold);
+    }
+
+    // Keeps a hot counter alone on its cache line, so that the other fields, read on every call,
+    // are not invalidated by its writes.
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Explicit, Size = 128)]
+    private struct PaddedLong
+    {
+        [System.Runtime.InteropServices.FieldOffset(64)]
+        public long Value;
     }
 
     private sealed class GrantedLease(PressureGauge gauge, int permits, long sampleStart) : RateLimitLease

@@ -18,6 +18,14 @@ public sealed class PressureGaugeOptions
     public TimeSpan InitialHoldTimeEstimate { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
+    /// Every how many permits granted on a thread one is timed for the hold-time estimate behind
+    /// <c>RetryAfter</c>: a power of two from 1 to 1024. Default: 8. Reading the clock costs more
+    /// than acquiring and releasing a permit, so the default keeps it off most calls; use 1 when
+    /// work is slow and long-held (seconds), where the cost is nothing and every sample counts.
+    /// </summary>
+    public int HoldTimeSampleInterval { get; set; } = 8;
+
+    /// <summary>
     /// Throws <see cref="ArgumentException"/> naming the first property that is out of range.
     /// </summary>
     /// <exception cref="ArgumentException">A property is out of range; the message names it.</exception>
@@ -34,6 +42,13 @@ public sealed class PressureGaugeOptions
             throw new ArgumentException(
                 $"{nameof(InitialHoldTimeEstimate)} must be greater than zero (was {InitialHoldTimeEstimate}).",
                 nameof(InitialHoldTimeEstimate));
+        }
+
+        if (HoldTimeSampleInterval is < 1 or > 1024 || (HoldTimeSampleInterval & (HoldTimeSampleInterval - 1)) != 0)
+        {
+            throw new ArgumentException(
+                $"{nameof(HoldTimeSampleInterval)} must be a power of two from 1 to 1024 (was {HoldTimeSampleInterval}).",
+                nameof(HoldTimeSampleInterval));
         }
     }
 }

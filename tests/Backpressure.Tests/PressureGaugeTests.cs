@@ -7,11 +7,13 @@ public sealed class PressureGaugeTests
 {
     private readonly FakeTimeProvider _time = new();
 
+    // Every permit is timed, so the hold-time estimates below are exact.
     private PressureGauge NewGauge(int limit, TimeSpan? initialHold = null) => new(
         new PressureGaugeOptions
         {
             PermitLimit = limit,
             InitialHoldTimeEstimate = initialHold ?? TimeSpan.FromSeconds(1),
+            HoldTimeSampleInterval = 1,
         },
         _time);
 
@@ -33,12 +35,41 @@ public sealed class PressureGaugeTests
         Assert.Equal(nameof(PressureGaugeOptions.InitialHoldTimeEstimate), e.ParamName);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    [InlineData(2048)]
+    public void Constructor_WithASampleIntervalThatIsNotAPowerOfTwoUpTo1024_ThrowsNamingTheOption(int interval)
+    {
+        var e = Assert.Throws<ArgumentException>(() => new PressureGauge(
+            new PressureGaugeOptions { PermitLimit = 1, HoldTimeSampleInterval = interval }));
+        Assert.Equal(nameof(PressureGaugeOptions.HoldTimeSampleInterval), e.ParamName);
+    }
+
     [Fact]
-    public void Options_Defaults_AreNoLimitAndOneSecondInitialHold()
+    public void Options_Defaults_AreNoLimitOneSecondInitialHoldAndEveryEighthPermitTimed()
     {
         var options = new PressureGaugeOptions();
         Assert.Equal(0, options.PermitLimit);
         Assert.Equal(TimeSpan.FromSeconds(1), options.InitialHoldTimeEstimate);
+        Assert.Equal(8, options.HoldTimeSampleInterval);
+    }
+
+    [Fact]
+    public async Task DefaultSampling_TimesAThreadsFirstPermit()
+    {
+        // On a fresh thread, so no earlier test's admissions shift the count.
+        var time = new FakeTimeProvider();
+        using var gauge = new PressureGauge(new PressureGaugeOptions { PermitLimit = 1 }, time);
+        await Task.Factory.StartNew(() =>
+        {
+            var lease = gauge.AttemptAcquire();
+            time.Advance(TimeSpan.FromMilliseconds(300));
+            lease.Dispose();
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+        var stats = Assert.IsType<PressureGaugeStatistics>(gauge.GetStatistics());
+        Assert.Equal(TimeSpan.FromMilliseconds(300), stats.MeanHoldTime);
     }
 
     [Fact]
@@ -102,6 +133,23 @@ public sealed class PressureGaugeTests
         Assert.False(threeMore.IsAcquired);
         Assert.True(two.IsAcquired);
         Assert.Equal(5, gauge.InFlight);
+    }
+
+    [Fact]
+    public void GetStatistics_CountsALeaseOfSeveralPermitsOnce()
+    {
+        using var gauge = NewGauge(5);
+        var three = gauge.AttemptAcquire(3);
+        using var one = gauge.AttemptAcquire();
+
+        var during = Assert.IsType<PressureGaugeStatistics>(gauge.GetStatistics());
+        three.Dispose();
+        var after = Assert.IsType<PressureGaugeStatistics>(gauge.GetStatistics());
+
+        Assert.Equal(4, during.InFlight);
+        Assert.Equal(2, during.Accepted);
+        Assert.Equal(1, after.InFlight);
+        Assert.Equal(2, after.Accepted);
     }
 
     [Fact]
@@ -215,7 +263,7 @@ public sealed class PressureGaugeTests
     public async Task ManyConcurrentCallers_NeverHaveMoreThanTheLimitInFlight()
     {
         const int limit = 4;
-        using var gauge = new PressureGauge(new PressureGaugeOptions { PermitLimit = limit });
+        using var gauge = new PressureGauge(new PressureGaugeOptions { PermitLimit = limit, HoldTimeSampleInterval = 2 });
         int running = 0;
         int highest = 0;
         long admitted = 0;
@@ -329,7 +377,7 @@ public sealed class PressureGaugeTests
     public void MeanHoldTime_FollowsObservedHoldTimes()
     {
         using var gauge = NewGauge(1, TimeSpan.FromSeconds(5));
-        for (int i = 0; i < 8 * 40; i++)
+        for (int i = 0; i < 40; i++)
         {
             var lease = gauge.AttemptAcquire();
             _time.Advance(TimeSpan.FromMilliseconds(200));
