@@ -16,19 +16,21 @@ public static class BackpressureEndpointConventionBuilderExtensions
     /// <c>Retry-After</c> when the limiter says how long to wait; the permit of an admitted request
     /// is returned when the handler ends, whether it returns, throws, or the client goes away.
     /// </summary>
-    /// <exception cref="InvalidOperationException">No limiter is registered under that name (when the first request arrives).</exception>
+    /// <exception cref="InvalidOperationException">No limiter is registered under that name (when the endpoints are built, at the first request).</exception>
     public static TBuilder RequireBackpressure<TBuilder>(this TBuilder builder, string policyName)
         where TBuilder : IEndpointConventionBuilder
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrWhiteSpace(policyName);
-        builder.AddEndpointFilterFactory((factoryContext, next) =>
+        // Finally: minimal APIs set the endpoint's RequestDelegate after ordinary conventions run.
+        builder.Finally(endpoint =>
         {
-            var limiter = factoryContext.ApplicationServices.GetKeyedService<RateLimiter>(policyName)
+            RequestDelegate next = endpoint.RequestDelegate
+                ?? throw new InvalidOperationException($"The endpoint '{endpoint.DisplayName}' has no request delegate to put behind '{policyName}'.");
+            RateLimiter limiter = endpoint.ApplicationServices.GetKeyedService<RateLimiter>(policyName)
                 ?? throw new InvalidOperationException(
                     $"No limiter is registered under the name '{policyName}'. Call services.AddPressureGauge(\"{policyName}\", ...) first.");
-            var filter = new RateLimiterEndpointFilter(limiter);
-            return context => filter.InvokeAsync(context, next);
+            endpoint.RequestDelegate = RateLimitedRequestDelegate.Wrap(next, limiter);
         });
         return builder;
     }
