@@ -1,0 +1,22 @@
+namespace Backpressure.RateLimiting;
+
+/// <summary>Options for <see cref="TokenBucketLimiter"/>.</summary>
+public sealed class TokenBucketLimiterOptions
+{
+    /// <summary>The bucket's size: the longest burst admitted at once. The bucket starts full. Must be greater than zero.</summary>
+    public int TokenLimit { get; set; }
+
+    /// <summary>Tokens added per <see cref="ReplenishmentPeriod"/>, continuously rather than in steps. Must be greater than zero.</summary>
+    public int TokensPerPeriod { get; set; }
+
+    /// <summary>The period <see cref="TokensPerPeriod"/> refers to. Must be greater than zero. Default: 1 second.</summary>
+    public TimeSpan ReplenishmentPeriod { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first property out of range.</summary>
+    public void Validate()
+    {
+        OptionChecks.Positive(TokenLimit, nameof(TokenLimit));
+        OptionChecks.Positive(TokensPerPeriod, nameof(TokensPerPeriod));
+        OptionChecks.Positive(ReplenishmentPeriod, nameof(ReplenishmentPeriod));
+    }
+}
