@@ -9,11 +9,13 @@ namespace Backpressure.AspNetCore;
 public static class BackpressureEndpointConventionBuilderExtensions
 {
     /// <summary>
-    /// Puts the endpoints behind the <see cref="RateLimiter"/> registered under
+    /// Puts the endpoints behind the per-client <see cref="RateLimitPolicy"/> (see
+    /// <see cref="RateLimitPolicyRegistration"/>) or the <see cref="RateLimiter"/> registered under
     /// <paramref name="policyName"/> (for example by
     /// <see cref="BackpressureServiceCollectionExtensions.AddPressureGauge(Microsoft.Extensions.DependencyInjection.IServiceCollection, string, Action{PressureGaugeOptions})"/>).
     /// A request that gets no permit is answered <c>429 Too Many Requests</c> at once, with
-    /// <c>Retry-After</c> when the limiter says how long to wait; the permit of an admitted request
+    /// <c>Retry-After</c> when the limiter says how long to wait (and, for a rate-limit policy,
+    /// <c>RateLimit-Policy</c>/<c>RateLimit</c> headers on every answer and a problem-details body); the permit of an admitted request
     /// is returned when the handler ends, whether it returns, throws, or the client goes away.
     /// </summary>
     /// <exception cref="InvalidOperationException">No limiter is registered under that name (when the endpoints are built, at the first request).</exception>
@@ -27,9 +29,16 @@ public static class BackpressureEndpointConventionBuilderExtensions
         {
             RequestDelegate next = endpoint.RequestDelegate
                 ?? throw new InvalidOperationException($"The endpoint '{endpoint.DisplayName}' has no request delegate to put behind '{policyName}'.");
-            RateLimiter limiter = endpoint.ApplicationServices.GetKeyedService<RateLimiter>(policyName)
+            IServiceProvider services = endpoint.ApplicationServices;
+            if (services.GetKeyedService<RateLimitPolicy>(policyName) is { } policy)
+            {
+                endpoint.RequestDelegate = RateLimitedRequestDelegate.Wrap(next, policy);
+                return;
+            }
+
+            RateLimiter limiter = services.GetKeyedService<RateLimiter>(policyName)
                 ?? throw new InvalidOperationException(
-                    $"No limiter is registered under the name '{policyName}'. Call services.AddPressureGauge(\"{policyName}\", ...) first.");
+                    $"No limiter or rate-limit policy is registered under the name '{policyName}'. Call services.AddPressureGauge(\"{policyName}\", ...) or one of the Add...Policy methods first.");
             endpoint.RequestDelegate = RateLimitedRequestDelegate.Wrap(next, limiter);
         });
         return builder;

@@ -20,6 +20,34 @@ internal static class RateLimitedRequestDelegate
             : HandleWhenAcquiredAsync(next, context, pending);
     };
 
+    public static RequestDelegate Wrap(RequestDelegate next, RateLimitPolicy policy) => context =>
+    {
+        ValueTask<RateLimitLease> pending = policy.Limiter.AcquireAsync(context, 1, context.RequestAborted);
+        return pending.IsCompletedSuccessfully
+            ? Handle(next, context, policy, pending.Result)
+            : HandleWhenAcquiredAsync(next, context, policy, pending);
+    };
+
+    private static Task Handle(RequestDelegate next, HttpContext context, RateLimitPolicy policy, RateLimitLease lease)
+    {
+        IHeaderDictionary headers = context.Response.Headers;
+        headers["RateLimit-Policy"] = policy.PolicyHeader;
+        if (!lease.IsAcquired)
+        {
+            using (lease)
+            {
+                return RateLimitRejection.WriteAsync(context, policy, lease);
+            }
+        }
+
+        long remaining = policy.Limiter.GetStatistics(context)?.CurrentAvailablePermits ?? 0;
+        headers["RateLimit"] = $"\"{policy.Name}\";r={Math.Max(0, remaining)}";
+        return Handle(next, context, lease);
+    }
+
+    private static async Task HandleWhenAcquiredAsync(RequestDelegate next, HttpContext context, RateLimitPolicy policy, ValueTask<RateLimitLease> pending) =>
+        await Handle(next, context, policy, await pending.ConfigureAwait(false)).ConfigureAwait(false);
+
     private static Task Handle(RequestDelegate next, HttpContext context, RateLimitLease lease)
     {
         if (!lease.IsAcquired)

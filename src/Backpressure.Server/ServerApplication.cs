@@ -25,7 +25,25 @@ public static class ServerApplication
         public const string Overhead = "overhead";
     }
 
+    /// <summary>Per-client rate-limit policies, each configured under <c>Backpressure:RateLimits:NAME</c> and served at <c>/limited/NAME</c>.</summary>
+    public static class RateLimits
+    {
+        /// <summary>Fixed window.</summary>
+        public const string FixedWindow = "fixed-window";
+
+        /// <summary>Sliding window.</summary>
+        public const string SlidingWindow = "sliding-window";
+
+        /// <summary>Token bucket.</summary>
+        public const string TokenBucket = "token-bucket";
+
+        /// <summary>Leaky bucket.</summary>
+        public const string LeakyBucket = "leaky-bucket";
+    }
+
     private const string AspNetConcurrencyPolicy = "aspnet-concurrency";
+
+    private static readonly string[] AllRateLimits = [RateLimits.FixedWindow, RateLimits.SlidingWindow, RateLimits.TokenBucket, RateLimits.LeakyBucket];
 
     private static readonly string[] AllGauges = [Gauges.Backpressure, Gauges.Request, Gauges.Overhead];
 
@@ -75,6 +93,12 @@ public static class ServerApplication
             services.AddPressureGauge(gauge, configuration.GetSection($"Backpressure:Gauges:{gauge}"));
         }
 
+        IConfigurationSection limits = configuration.GetSection("Backpressure:RateLimits");
+        services.AddFixedWindowPolicy(RateLimits.FixedWindow, limits.GetSection(RateLimits.FixedWindow));
+        services.AddSlidingWindowPolicy(RateLimits.SlidingWindow, limits.GetSection(RateLimits.SlidingWindow));
+        services.AddTokenBucketPolicy(RateLimits.TokenBucket, limits.GetSection(RateLimits.TokenBucket));
+        services.AddLeakyBucketPolicy(RateLimits.LeakyBucket, limits.GetSection(RateLimits.LeakyBucket));
+
         // The base library's own middleware and ConcurrencyLimiter, for the overhead comparison.
         int overheadLimit = configuration.GetValue<int>($"Backpressure:Gauges:{Gauges.Overhead}:PermitLimit");
         services.AddRateLimiter(o =>
@@ -105,6 +129,12 @@ public static class ServerApplication
         overhead.MapGet("/bare", () => "ok");
         overhead.MapGet("/gauge", () => "ok").RequireBackpressure(Gauges.Overhead);
         overhead.MapGet("/rate-limiter", () => "ok").RequireRateLimiting(AspNetConcurrencyPolicy);
+
+        RouteGroupBuilder limited = app.MapGroup("/limited");
+        foreach (string policy in AllRateLimits)
+        {
+            limited.MapGet($"/{policy}", () => "ok").RequireBackpressure(policy);
+        }
 
         app.MapGet("/stats", (IServiceProvider services) => ServerStatistics.Capture(services, AllGauges));
     }

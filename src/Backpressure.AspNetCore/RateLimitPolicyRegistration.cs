@@ -1,0 +1,91 @@
+using System.Threading.RateLimiting;
+using Backpressure.RateLimiting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Backpressure.AspNetCore;
+
+/// <summary>
+/// Registers per-client rate-limit policies for
+/// <see cref="BackpressureEndpointConventionBuilderExtensions.RequireBackpressure{TBuilder}(TBuilder, string)"/>,
+/// each bound from configuration and validated when the host starts (a bad value stops start-up naming it).
+/// </summary>
+public static class RateLimitPolicyRegistration
+{
+    /// <summary>A fixed-window policy: <c>PermitLimit</c> per <c>Window</c>, per client.</summary>
+    public static IServiceCollection AddFixedWindowPolicy(this IServiceCollection services, string name, IConfiguration configuration) =>
+        services.AddPolicy<FixedWindowLimiterOptions>(name, configuration, o => o.Validate(),
+            (o, time) => new FixedWindowLimiter(o, time), o => (o.PermitLimit, o.Window));
+
+    /// <summary>A sliding-window policy: <c>PermitLimit</c> within any <c>Window</c> at segment granularity, per client.</summary>
+    public static IServiceCollection AddSlidingWindowPolicy(this IServiceCollection services, string name, IConfiguration configuration) =>
+        services.AddPolicy<SlidingWindowLimiterOptions>(name, configuration, o => o.Validate(),
+            (o, time) => new SlidingWindowLimiter(o, time), o => (o.PermitLimit, o.Window));
+
+    /// <summary>A token-bucket policy: bursts of <c>TokenLimit</c>, refilled at <c>TokensPerPeriod</c> per <c>ReplenishmentPeriod</c>, per client.</summary>
+    public static IServiceCollection AddTokenBucketPolicy(this IServiceCollection services, string name, IConfiguration configuration) =>
+        services.AddPolicy<TokenBucketLimiterOptions>(name, configuration, o => o.Validate(),
+            (o, time) => new TokenBucketLimiter(o, time), o => (o.TokensPerPeriod, o.ReplenishmentPeriod));
+
+    /// <summary>A leaky-bucket policy: <c>PermitsPerPeriod</c> per <c>Period</c>, evenly spaced, with up to <c>QueueLimit</c> waiting, per client.</summary>
+    public static IServiceCollection AddLeakyBucketPolicy(this IServiceCollection services, string name, IConfiguration configuration) =>
+        services.AddPolicy<LeakyBucketLimiterOptions>(name, configuration, o => o.Validate(),
+            (o, time) => new LeakyBucketLimiter(o, time), o => (o.PermitsPerPeriod, o.Period));
+
+    private static IServiceCollection AddPolicy<TOptions>(
+        this IServiceCollection services,
+        string name,
+        IConfiguration configuration,
+        Action<TOptions> validate,
+        Func<TOptions, TimeProvider, RateLimiter> create,
+        Func<TOptions, (long Quota, TimeSpan Window)> describe)
+        where TOptions : class
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<TOptions>(name)
+            .Bind(configuration)
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TOptions>>(new NamedValidator<TOptions>(name, validate));
+        services.AddKeyedSingleton(name, (sp, _) =>
+        {
+            TOptions options = sp.GetRequiredService<IOptionsMonitor<TOptions>>().Get(name);
+            TimeProvider time = sp.GetRequiredService<TimeProvider>();
+            var (quota, window) = describe(options);
+            var limiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+                RateLimitPartition.Get(ClientPartitionKey.From(context), _ => create(options, time)));
+            return new RateLimitPolicy(name, limiter, quota, (long)Math.Ceiling(window.TotalSeconds));
+        });
+        return services;
+    }
+
+    private static bool Check<TOptions>(TOptions options, Action<TOptions> validate, out string? error)
+    {
+        try
+        {
+            validate(options);
+            error = null;
+            return true;
+        }
+        catch (ArgumentException e)
+        {
+            error = e.Message;
+            return false;
+        }
+    }
+
+    /// <summary>Reports the options' own message, which names the property, for the named policy.</summary>
+    private sealed class NamedValidator<TOptions>(string name, Action<TOptions> validate) : IValidateOptions<TOptions>
+        where TOptions : class
+    {
+        public ValidateOptionsResult Validate(string? optionsName, TOptions options) =>
+            optionsName != name ? ValidateOptionsResult.Skip
+            : Check(options, validate, out string? error) ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail($"Rate-limit policy '{name}': {error}");
+    }
+}
