@@ -1,3 +1,4 @@
+using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Text.RegularExpressions;
 
@@ -25,6 +26,19 @@ internal static partial class CommandLineValues
             _ => TimeSpan.MinValue,
         };
         return duration != TimeSpan.MinValue;
+    }
+
+    /// <summary>A positive duration option's value, or null with an error on the option that names what was wrong.</summary>
+    public static TimeSpan? ParseDuration(ArgumentResult result)
+    {
+        string text = result.Tokens[0].Value;
+        if (TryParseDuration(text, out TimeSpan parsed) && parsed > TimeSpan.Zero)
+        {
+            return parsed;
+        }
+
+        result.AddError($"malformed duration '{text}': expected a positive number with a unit, such as 500ms, 10s or 2m");
+        return null;
     }
 
     public static bool TryParseHeader(string text, out KeyValuePair<string, string> header)

@@ -79,6 +79,24 @@ public sealed class LoadRunnerTests
     }
 
     [Fact]
+    public async Task RetryAfter_AgainstARateLimitedEndpoint_GetsEveryCallThroughByWaitingAsTold()
+    {
+        await using var server = await RunningServer.StartAsync(
+            "--Backpressure:RateLimits:token-bucket:TokenLimit=2", "--Backpressure:RateLimits:token-bucket:TokensPerPeriod=2",
+            "--Backpressure:RateLimits:token-bucket:ReplenishmentPeriod=00:00:01");
+
+        var result = await Run(new LoadSettings
+        {
+            Url = server.Url("/limited/token-bucket"), Requests = 6, Concurrency = 3, RetryAfter = true,
+        });
+
+        // Two tokens at once, then two a second: the last call can pass two seconds in.
+        Assert.Equal(6, result.Succeeded);
+        Assert.True(result.Retries >= 4, $"only {result.Retries} retries");
+        Assert.True(result.Total >= TimeSpan.FromSeconds(1.9), $"took {result.Total}");
+    }
+
+    [Fact]
     public async Task Load_WhenTheServerIsTooSlow_CountsTimeouts()
     {
         await using var server = await RunningServer.StartAsync("--SeedWork:MemoryPerCallMegabytes=1", "--SeedWork:IoTime=00:00:10");

@@ -16,9 +16,9 @@ internal static class DemoCommand
         var defaults = new DemoSettings();
         var memoryLimit = new Option<int>("--memory-limit") { Description = "The server's memory limit in MiB (GC heap hard limit).", DefaultValueFactory = _ => defaults.MemoryLimitMegabytes };
         var concurrency = new Option<int>("-c") { Description = "Concurrent clients per endpoint.", DefaultValueFactory = _ => defaults.Concurrency };
-        var duration = new Option<TimeSpan>("-z") { Description = "How long each endpoint is driven, e.g. 15s.", DefaultValueFactory = _ => defaults.DurationPerEndpoint, CustomParser = ParseDuration };
+        var duration = new Option<TimeSpan>("-z") { Description = "How long each endpoint is driven, e.g. 15s.", DefaultValueFactory = _ => defaults.DurationPerEndpoint, CustomParser = r => CommandLineValues.ParseDuration(r) ?? default };
         var memoryPerCall = new Option<int>("--memory-per-call") { Description = "MiB each call allocates and holds.", DefaultValueFactory = _ => defaults.MemoryPerCallMegabytes };
-        var ioTime = new Option<TimeSpan>("--io-time") { Description = "I/O wait per call, e.g. 500ms.", DefaultValueFactory = _ => defaults.IoTime, CustomParser = ParseDuration };
+        var ioTime = new Option<TimeSpan>("--io-time") { Description = "I/O wait per call, e.g. 500ms.", DefaultValueFactory = _ => defaults.IoTime, CustomParser = r => CommandLineValues.ParseDuration(r) ?? default };
         var gaugeLimit = new Option<int>("--gauge-limit") { Description = "The pressure gauge's limit on /backpressure.", DefaultValueFactory = _ => defaults.GaugeLimit };
         var output = new Option<string>("--output", "-o") { Description = "Output format: text or json.", DefaultValueFactory = _ => "text" };
         output.AcceptOnlyFromAmong("text", "json");
@@ -121,15 +121,4 @@ internal static class DemoCommand
 
     private static string Mebibytes(long bytes) => $"{bytes / (1024 * 1024)} MiB";
 
-    private static TimeSpan ParseDuration(ArgumentResult result)
-    {
-        string text = result.Tokens[0].Value;
-        if (CommandLineValues.TryParseDuration(text, out TimeSpan parsed) && parsed > TimeSpan.Zero)
-        {
-            return parsed;
-        }
-
-        result.AddError($"malformed duration '{text}': expected a positive number with a unit, such as 500ms, 10s or 2m");
-        return default;
-    }
 }

@@ -18,11 +18,11 @@ internal static class LoadCommand
         };
         var requests = new Option<int>("-n") { Description = "Number of requests to run.", DefaultValueFactory = _ => LoadSettings.DefaultRequests };
         var concurrency = new Option<int>("-c") { Description = "Number of workers running concurrently (and connections).", DefaultValueFactory = _ => LoadSettings.DefaultConcurrency };
-        var duration = new Option<TimeSpan?>("-z") { Description = "Duration to send requests for, e.g. 10s, 3m; when given, -n is ignored.", CustomParser = ParseDuration };
+        var duration = new Option<TimeSpan?>("-z") { Description = "Duration to send requests for, e.g. 10s, 3m; when given, -n is ignored.", CustomParser = CommandLineValues.ParseDuration };
         var rate = new Option<double>("-q") { Description = "Rate limit, in queries per second, per worker. 0 for none.", DefaultValueFactory = _ => 0 };
         var method = new Option<string>("-m") { Description = "HTTP method.", DefaultValueFactory = _ => "GET" };
         var headers = new Option<string[]>("-H") { Description = "Custom HTTP header, 'Name: value'. Repeatable.", AllowMultipleArgumentsPerToken = false };
-        var timeout = new Option<TimeSpan>("--timeout", "-t") { Description = "Timeout of each request, e.g. 20s.", DefaultValueFactory = _ => TimeSpan.FromSeconds(20), CustomParser = r => ParseDuration(r) ?? default };
+        var timeout = new Option<TimeSpan>("--timeout", "-t") { Description = "Timeout of each request, e.g. 20s.", DefaultValueFactory = _ => TimeSpan.FromSeconds(20), CustomParser = r => CommandLineValues.ParseDuration(r) ?? default };
         var retryAfter = new Option<bool>("--retry-after") { Description = "Retry a 429 after the Retry-After the server sent (backing off exponentially with jitter when it sent none)." };
         var maxRetries = new Option<int>("--max-retries") { Description = "Most retries of one request with --retry-after.", DefaultValueFactory = _ => 10 };
         var output = new Option<string>("--output", "-o") { Description = "Output format: text (hey's) or json.", DefaultValueFactory = _ => "text" };
@@ -133,18 +133,6 @@ internal static class LoadCommand
                 result = await run;
             });
         return result!;
-    }
-
-    private static TimeSpan? ParseDuration(ArgumentResult result)
-    {
-        string text = result.Tokens[0].Value;
-        if (CommandLineValues.TryParseDuration(text, out TimeSpan parsed) && parsed > TimeSpan.Zero)
-        {
-            return parsed;
-        }
-
-        result.AddError($"malformed duration '{text}': expected a positive number with a unit, such as 500ms, 10s or 2m");
-        return null;
     }
 
     private static void RequireAtLeast(OptionResult result, int value, int least, string name)

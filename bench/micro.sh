@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# BenchmarkDotNet micro-benchmarks, written into the section SECTION of docs/benchmarks.md.
+# Usage: bench/micro.sh SECTION FILTER, for example
+#   bench/micro.sh gauge '*GaugeBenchmarks*'               (about six minutes on 2 cores)
+#   bench/micro.sh rate-limiters '*RateLimiterBenchmarks*' (about four minutes)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+section=$1 filter=$2
+scripts/bootstrap.sh
+out=$(mktemp -d)
+dotnet run -c Release --project bench/Backpressure.Benchmarks -- \
+  --filter "$filter" --warmupCount 3 --iterationCount 10 --launchCount 1 \
+  --exporters github --artifacts "$out" >"$out/run.log" 2>&1 || { tail -50 "$out/run.log"; exit 1; }
+{
+  echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)) with \`bench/micro.sh $section '$filter'\`."
+  for report in "$out"/results/*-report-github.md; do
+    echo
+    echo "#### $(basename "$report" -report-github.md | sed 's/.*\.//')"
+    echo
+    sed -n '/^|/p' "$report"
+  done
+} > "$out/section.md"
+bench/write-section.sh "$section" "$out/section.md"
+cat "$out/section.md"
