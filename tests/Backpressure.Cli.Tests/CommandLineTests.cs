@@ -15,6 +15,8 @@ public sealed class CommandLineTests
     [InlineData("load http://127.0.0.1:1/ -z soon", "malformed duration 'soon'")]
     [InlineData("load http://127.0.0.1:1/ -n 5 -c 10", "-n cannot be less than -c")]
     [InlineData("demo --memory-limit 0", "--memory-limit must be at least 1")]
+    [InlineData("load http://127.0.0.1:1/ --rate 10 --retry-after", "--rate cannot be combined with --retry-after")]
+    [InlineData("load http://127.0.0.1:1/ --rate -1", "--rate must be zero or more")]
     public async Task BadArguments_PrintAClearMessageAndExitNonZero_WithoutAStackTrace(string args, string expected)
     {
         var (exit, output, error) = await RunBp(args.Split(' ', StringSplitOptions.RemoveEmptyEntries));

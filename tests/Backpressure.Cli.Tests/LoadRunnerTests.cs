@@ -126,6 +126,34 @@ public sealed class LoadRunnerTests
     }
 
     [Fact]
+    public async Task OpenLoopRate_SendsOnAFixedSchedule()
+    {
+        await using var server = await RunningServer.StartAsync();
+
+        var result = await Run(new LoadSettings { Url = server.Url("/overhead/bare"), Requests = 20, Concurrency = 4, Rate = 20 });
+
+        // Twenty requests at 20/s: the last is due 0.95 s after the first.
+        Assert.Equal(20, result.Succeeded);
+        Assert.InRange(result.Total, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task OpenLoopRate_MeasuresLatencyFromTheDueTime_SoQueueingShows()
+    {
+        // One connection to a 200 ms endpoint offered 20 requests/s: the server finishes one every
+        // 200 ms while they fall due every 50 ms, so the later requests wait in line. A closed loop
+        // would report 200 ms for each; the open loop reports the wait.
+        await using var server = await RunningServer.StartAsync(
+            "--SeedWork:MemoryPerCallMegabytes=1", "--SeedWork:CpuTime=00:00:00", "--SeedWork:IoTime=00:00:00.200");
+
+        var result = await Run(new LoadSettings { Url = server.Url("/async"), Requests = 10, Concurrency = 1, Rate = 20 });
+
+        Assert.Equal(10, result.Succeeded);
+        Assert.True(result.Successes.Slowest >= TimeSpan.FromSeconds(1.2), $"slowest {result.Successes.Slowest}");
+        Assert.True(result.Successes.Fastest < TimeSpan.FromSeconds(0.5), $"fastest {result.Successes.Fastest}");
+    }
+
+    [Fact]
     public async Task JsonReport_ParsesAndCarriesTheCounts()
     {
         await using var server = await RunningServer.StartAsync();

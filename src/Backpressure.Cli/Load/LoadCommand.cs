@@ -20,6 +20,7 @@ internal static class LoadCommand
         var concurrency = new Option<int>("-c") { Description = "Number of workers running concurrently (and connections).", DefaultValueFactory = _ => LoadSettings.DefaultConcurrency };
         var duration = new Option<TimeSpan?>("-z") { Description = "Duration to send requests for, e.g. 10s, 3m; when given, -n is ignored.", CustomParser = CommandLineValues.ParseDuration };
         var rate = new Option<double>("-q") { Description = "Rate limit, in queries per second, per worker. 0 for none.", DefaultValueFactory = _ => 0 };
+        var openRate = new Option<double>("--rate") { Description = "Open loop: requests per second in all, on a fixed schedule, latency measured from each request's due time (like wrk2). -c is then the connection count.", DefaultValueFactory = _ => 0 };
         var method = new Option<string>("-m") { Description = "HTTP method.", DefaultValueFactory = _ => "GET" };
         var headers = new Option<string[]>("-H") { Description = "Custom HTTP header, 'Name: value'. Repeatable.", AllowMultipleArgumentsPerToken = false };
         var timeout = new Option<TimeSpan>("--timeout", "-t") { Description = "Timeout of each request, e.g. 20s.", DefaultValueFactory = _ => TimeSpan.FromSeconds(20), CustomParser = r => CommandLineValues.ParseDuration(r) ?? default };
@@ -35,6 +36,13 @@ internal static class LoadCommand
             if (r.GetValueOrDefault<double>() is < 0 or double.NaN)
             {
                 r.AddError("-q must be zero or more queries per second.");
+            }
+        });
+        openRate.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double>() is < 0 or double.NaN or double.PositiveInfinity)
+            {
+                r.AddError("--rate must be zero or more requests per second.");
             }
         });
         maxRetries.Validators.Add(r => RequireAtLeast(r, r.GetValueOrDefault<int>(), 0, "--max-retries"));
@@ -66,16 +74,27 @@ internal static class LoadCommand
 
         var command = new Command("load", "Fire requests at a URL, like hey, and print the summary, latency histogram and status codes.")
         {
-            url, requests, concurrency, duration, rate, method, headers, timeout, retryAfter, maxRetries, output,
+            url, requests, concurrency, duration, rate, openRate, method, headers, timeout, retryAfter, maxRetries, output,
         };
         command.Validators.Add(r =>
         {
             // An option left out reads as 0 here, not as its default, so ask whether it was given.
             int n = r.GetResult(requests) is null ? LoadSettings.DefaultRequests : r.GetValue(requests);
             int c = r.GetResult(concurrency) is null ? LoadSettings.DefaultConcurrency : r.GetValue(concurrency);
-            if (r.GetResult(duration) is null && n >= 1 && c >= 1 && n < c)
+            bool open = r.GetResult(openRate) is not null && r.GetValue(openRate) > 0;
+            if (r.GetResult(duration) is null && !open && n >= 1 && c >= 1 && n < c)
             {
                 r.AddError($"-n cannot be less than -c ({n} < {c}).");
+            }
+
+            if (open && r.GetResult(retryAfter) is not null && r.GetValue(retryAfter))
+            {
+                r.AddError("--rate cannot be combined with --retry-after: an open-loop schedule does not wait for anyone.");
+            }
+
+            if (open && r.GetResult(rate) is not null)
+            {
+                r.AddError("--rate cannot be combined with -q: the first sets the rate in all, the second per worker.");
             }
         });
         command.SetAction(async (parse, ct) =>
@@ -87,6 +106,7 @@ internal static class LoadCommand
                 Concurrency = parse.GetValue(concurrency),
                 Duration = parse.GetValue(duration),
                 RatePerWorker = parse.GetValue(rate),
+                Rate = parse.GetValue(openRate),
                 Method = new HttpMethod(parse.GetValue(method)!.ToUpperInvariant()),
                 Headers = (parse.GetValue(headers) ?? [])
                     .Select(h => CommandLineValues.TryParseHeader(h, out var kv) ? kv : default)

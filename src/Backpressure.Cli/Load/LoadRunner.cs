@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Http.Resilience;
@@ -35,6 +36,13 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
         }
 
         long started = timeProvider.GetTimestamp();
+        if (settings.Rate > 0)
+        {
+            LoadResult openLoop = await RunOpenLoopAsync(client, started, stop.Token, abort).ConfigureAwait(false);
+            openLoop.Total = timeProvider.GetElapsedTime(started);
+            return openLoop;
+        }
+
         var workers = Enumerable.Range(0, settings.Concurrency)
             .Select(index => Task.Run(() => RunWorkerAsync(client, ShareOf(index), stop.Token, abort), abort))
             .ToArray();
@@ -49,6 +57,39 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
         return result;
     }
 
+    /// <summary>
+    /// Open loop (wrk2's constant throughput): request i is due at start + i / rate whatever the
+    /// server does, and its latency is measured from that due time, so a server that falls behind
+    /// shows its queueing in the latencies instead of slowing the load down (coordinated omission).
+    /// </summary>
+    private async Task<LoadResult> RunOpenLoopAsync(HttpClient client, long start, CancellationToken stop, CancellationToken abort)
+    {
+        var tally = new LoadResult();
+        var sent = new List<Task>();
+        long count = settings.Duration is null ? settings.Requests : long.MaxValue;
+        for (long i = 0; i < count && !stop.IsCancellationRequested; i++)
+        {
+            TimeSpan due = TimeSpan.FromSeconds(i / settings.Rate);
+            TimeSpan wait = due - timeProvider.GetElapsedTime(start);
+            if (wait > TimeSpan.Zero && !await DelayUnlessStopped(wait, stop).ConfigureAwait(false))
+            {
+                break;
+            }
+
+            long intended = start + (long)(due.TotalSeconds * timeProvider.TimestampFrequency);
+            sent.Add(SendAndCountAsync(client, tally, intended, stop, abort));
+        }
+
+        await Task.WhenAll(sent).ConfigureAwait(false);
+        return tally;
+    }
+
+    private async Task SendAndCountAsync(HttpClient client, LoadResult tally, long intended, CancellationToken stop, CancellationToken abort)
+    {
+        await SendAsync(client, ResiliencePipeline<HttpResponseMessage>.Empty, tally, intended, stop, abort).ConfigureAwait(false);
+        Interlocked.Increment(ref _completed);
+    }
+
     private long ShareOf(int worker) => settings.Duration is null
         ? (settings.Requests / settings.Concurrency) + (worker < settings.Requests % settings.Concurrency ? 1 : 0)
         : long.MaxValue;
@@ -57,7 +98,6 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
     {
         var tally = new LoadResult();
         ResiliencePipeline<HttpResponseMessage> pipeline = BuildPipeline(tally);
-        var buffer = new byte[16 * 1024];
         long workerStart = timeProvider.GetTimestamp();
         for (long sent = 0; sent < share && !stop.IsCancellationRequested; sent++)
         {
@@ -70,7 +110,7 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
                 }
             }
 
-            await SendAsync(client, pipeline, buffer, tally, stop, abort).ConfigureAwait(false);
+            await SendAsync(client, pipeline, tally, timeProvider.GetTimestamp(), stop, abort).ConfigureAwait(false);
             Interlocked.Increment(ref _completed);
         }
 
@@ -117,28 +157,41 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
             .Build();
     }
 
+    /// <summary>
+    /// Sends one request (with its retries) and records how it ended. Latency runs from
+    /// <paramref name="started"/>: the moment of sending, or in open-loop mode the moment the
+    /// schedule meant it to be sent. Records under a lock on <paramref name="tally"/>, which is
+    /// uncontended for a worker's own tally and shared in open-loop mode.
+    /// </summary>
     private async Task SendAsync(
-        HttpClient client, ResiliencePipeline<HttpResponseMessage> pipeline, byte[] buffer, LoadResult tally,
+        HttpClient client, ResiliencePipeline<HttpResponseMessage> pipeline, LoadResult tally, long started,
         CancellationToken stop, CancellationToken abort)
     {
-        long started = timeProvider.GetTimestamp();
         var last = new LastAttempt();
         try
         {
             // The stop token only ends retry waits; a request already sent runs to its end, as in hey.
             using HttpResponseMessage response = await pipeline.ExecuteAsync(
-                    _ => SendOnceAsync(client, buffer, last, abort), stop)
+                    _ => SendOnceAsync(client, last, abort), stop)
                 .ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
-            tally.Timeouts++;
+            lock (tally)
+            {
+                tally.Timeouts++;
+            }
+
             return;
         }
         catch (HttpRequestException e)
         {
             string kind = Describe(e);
-            tally.Errors[kind] = tally.Errors.GetValueOrDefault(kind) + 1;
+            lock (tally)
+            {
+                tally.Errors[kind] = tally.Errors.GetValueOrDefault(kind) + 1;
+            }
+
             return;
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested && !abort.IsCancellationRequested && last.Status != 0)
@@ -147,6 +200,14 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
         }
 
         TimeSpan latency = timeProvider.GetElapsedTime(started);
+        lock (tally)
+        {
+            Record(tally, last, latency);
+        }
+    }
+
+    private static void Record(LoadResult tally, LastAttempt last, TimeSpan latency)
+    {
         tally.StatusCodes[last.Status] = tally.StatusCodes.GetValueOrDefault(last.Status) + 1;
         tally.TotalBytes += last.Bytes;
         tally.Responses.Record(latency);
@@ -160,7 +221,7 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
         }
     }
 
-    private async ValueTask<HttpResponseMessage> SendOnceAsync(HttpClient client, byte[] buffer, LastAttempt last, CancellationToken abort)
+    private async ValueTask<HttpResponseMessage> SendOnceAsync(HttpClient client, LastAttempt last, CancellationToken abort)
     {
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(abort);
         attempt.CancelAfter(settings.Timeout);
@@ -181,9 +242,17 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
             Stream body = await response.Content.ReadAsStreamAsync(attempt.Token).ConfigureAwait(false);
             long bytes = 0;
             int read;
-            while ((read = await body.ReadAsync(buffer, attempt.Token).ConfigureAwait(false)) > 0)
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+            try
             {
-                bytes += read;
+                while ((read = await body.ReadAsync(buffer, attempt.Token).ConfigureAwait(false)) > 0)
+                {
+                    bytes += read;
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
             }
 
             last.Status = (int)response.StatusCode;

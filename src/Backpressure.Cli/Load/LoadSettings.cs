@@ -24,6 +24,13 @@ internal sealed record LoadSettings
     /// <summary>Most requests per second each worker sends (hey's <c>-q</c>); 0 for no limit.</summary>
     public double RatePerWorker { get; init; }
 
+    /// <summary>
+    /// Requests per second in all, sent open-loop on a fixed schedule whatever the server does,
+    /// with latency measured from each request's due time; 0 for hey's closed loop of workers.
+    /// <see cref="Concurrency"/> is then the connection count.
+    /// </summary>
+    public double Rate { get; init; }
+
     /// <summary>The HTTP method.</summary>
     public HttpMethod Method { get; init; } = HttpMethod.Get;
 
