@@ -42,6 +42,7 @@ public static class ServerApplication
     }
 
     private const string AspNetConcurrencyPolicy = "aspnet-concurrency";
+    private const string AspNetSeedPolicy = "aspnet-seed";
 
     private static readonly string[] AllRateLimits = [RateLimits.FixedWindow, RateLimits.SlidingWindow, RateLimits.TokenBucket, RateLimits.LeakyBucket];
 
@@ -101,12 +102,20 @@ public static class ServerApplication
 
         // The base library's own middleware and ConcurrencyLimiter, for the overhead comparison.
         int overheadLimit = configuration.GetValue<int>($"Backpressure:Gauges:{Gauges.Overhead}:PermitLimit");
+        int seedLimit = configuration.GetValue<int>($"Backpressure:Gauges:{Gauges.Backpressure}:PermitLimit");
         services.AddRateLimiter(o =>
         {
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             o.AddConcurrencyLimiter(AspNetConcurrencyPolicy, c =>
             {
                 c.PermitLimit = Math.Max(1, overheadLimit);
+                c.QueueLimit = 0;
+            });
+
+            // The seed work behind the base library's limiter of the gauge's size, for the overload benchmark.
+            o.AddConcurrencyLimiter(AspNetSeedPolicy, c =>
+            {
+                c.PermitLimit = Math.Max(1, seedLimit);
                 c.QueueLimit = 0;
             });
         });
@@ -118,6 +127,8 @@ public static class ServerApplication
         app.MapGet("/async", async (SeedWork work, CancellationToken ct) => Done(await work.RunAsync(ct)));
         app.MapGet("/backpressure", async (SeedWork work, CancellationToken ct) => Done(await work.RunAsync(ct)))
             .RequireBackpressure(Gauges.Backpressure);
+        app.MapGet("/aspnet-concurrency", async (SeedWork work, CancellationToken ct) => Done(await work.RunAsync(ct)))
+            .RequireRateLimiting(AspNetSeedPolicy);
         app.MapGet("/request", async (IOptions<SeedRequestOptions> options, TimeProvider time, CancellationToken ct) =>
             {
                 await Task.Delay(options.Value.HoldTime, time, ct);

@@ -14,6 +14,7 @@ public sealed class SeedEndpointTests
     [InlineData("/sync")]
     [InlineData("/async")]
     [InlineData("/backpressure")]
+    [InlineData("/aspnet-concurrency")]
     public async Task SeedEndpoint_WithRoom_DoesTheWorkAndAnswersDone(string path)
     {
         await using var server = await RunningServer.StartAsync(FastWork);
