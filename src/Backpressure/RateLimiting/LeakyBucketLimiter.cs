@@ -19,7 +19,6 @@ public sealed class LeakyBucketLimiter : ClockedRateLimiter
     private readonly LinkedList<Waiter> _queue = new();
     private long _lastDeparture;
     private ITimer? _timer;
-    private bool _disposed;
 
     /// <summary>Creates the limiter.</summary>
     /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
@@ -70,6 +69,10 @@ public sealed class LeakyBucketLimiter : ClockedRateLimiter
 
         lock (Gate)
         {
+            // Checked again under the lock: Dispose marks the limiter disposed before it empties
+            // the queue under this lock, so a request either joins before the queue is emptied
+            // (and is answered by Dispose) or sees the mark here; none is left waiting.
+            ThrowIfDisposed();
             long now = Now();
             if (permitCount == 0 || (_queue.Count == 0 && now >= _lastDeparture + _interval))
             {
@@ -110,10 +113,10 @@ public sealed class LeakyBucketLimiter : ClockedRateLimiter
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
+        base.Dispose(disposing);
         List<Waiter> waiting;
         lock (Gate)
         {
-            _disposed = true;
             waiting = [.. _queue];
             _queue.Clear();
             _timer?.Dispose();
@@ -125,8 +128,6 @@ public sealed class LeakyBucketLimiter : ClockedRateLimiter
             waiter.Cancellation.Dispose();
             waiter.Completion.TrySetResult(RateLimitedLease.Refused(TimeSpan.FromTicks(_interval)));
         }
-
-        base.Dispose(disposing);
     }
 
     private void ScheduleDrain(long now)
@@ -141,7 +142,8 @@ public sealed class LeakyBucketLimiter : ClockedRateLimiter
         Waiter? leaving = null;
         lock (Gate)
         {
-            if (_disposed || _queue.First is not { } head)
+            // After Dispose the queue is empty, so this also ends draining.
+            if (_queue.First is not { } head)
             {
                 return;
             }

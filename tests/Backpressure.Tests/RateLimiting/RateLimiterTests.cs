@@ -117,6 +117,18 @@ public sealed class RateLimiterTests
         Assert.False((await waiting).IsAcquired);
     }
 
+    [Fact]
+    public async Task LeakyBucket_AfterDispose_RefusesNewRequestsWithObjectDisposed()
+    {
+        var limiter = new LeakyBucketLimiter(new LeakyBucketLimiterOptions { PermitsPerPeriod = 1, QueueLimit = 1 }, _time);
+        using var first = await limiter.AcquireAsync();
+
+        limiter.Dispose();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await limiter.AcquireAsync());
+        Assert.Throws<ObjectDisposedException>(() => limiter.AttemptAcquire());
+    }
+
     [Theory]
     [InlineData("fixed-window")]
     [InlineData("sliding-window")]
