@@ -9,6 +9,8 @@ namespace Backpressure.AspNetCore;
 /// <summary>Registers Backpressure's limiters in a service collection.</summary>
 public static class BackpressureServiceCollectionExtensions
 {
+    private static readonly OptionsValidator<PressureGaugeOptions> s_gaugeValidator = new("Pressure gauge", null, o => o.Validate());
+
     /// <summary>
     /// Registers a named <see cref="PressureGauge"/> (as a keyed singleton of both
     /// <see cref="PressureGauge"/> and <see cref="RateLimiter"/>) for
@@ -45,7 +47,7 @@ public static class BackpressureServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PressureGaugeOptions>, PressureGaugeOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PressureGaugeOptions>>(s_gaugeValidator));
         configure(services.AddOptions<PressureGaugeOptions>(name).ValidateOnStart());
         services.AddKeyedSingleton(name, static (sp, key) => new PressureGauge(
             sp.GetRequiredService<IOptionsMonitor<PressureGaugeOptions>>().Get((string)key!),

@@ -51,7 +51,7 @@ public static class RateLimitPolicyRegistration
         services.AddOptions<TOptions>(name)
             .Bind(configuration)
             .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<TOptions>>(new NamedValidator<TOptions>(name, validate));
+        services.AddSingleton<IValidateOptions<TOptions>>(new OptionsValidator<TOptions>("Rate-limit policy", name, validate));
         services.AddKeyedSingleton(name, (sp, _) =>
         {
             TOptions options = sp.GetRequiredService<IOptionsMonitor<TOptions>>().Get(name);
@@ -62,30 +62,5 @@ public static class RateLimitPolicyRegistration
             return new RateLimitPolicy(name, limiter, quota, (long)Math.Ceiling(window.TotalSeconds));
         });
         return services;
-    }
-
-    private static bool Check<TOptions>(TOptions options, Action<TOptions> validate, out string? error)
-    {
-        try
-        {
-            validate(options);
-            error = null;
-            return true;
-        }
-        catch (ArgumentException e)
-        {
-            error = e.Message;
-            return false;
-        }
-    }
-
-    /// <summary>Reports the options' own message, which names the property, for the named policy.</summary>
-    private sealed class NamedValidator<TOptions>(string name, Action<TOptions> validate) : IValidateOptions<TOptions>
-        where TOptions : class
-    {
-        public ValidateOptionsResult Validate(string? optionsName, TOptions options) =>
-            optionsName != name ? ValidateOptionsResult.Skip
-            : Check(options, validate, out string? error) ? ValidateOptionsResult.Success
-            : ValidateOptionsResult.Fail($"Rate-limit policy '{name}': {error}");
     }
 }
