@@ -36,7 +36,7 @@ internal static class RateLimitedRequestDelegate
         {
             using (lease)
             {
-                return RateLimitRejection.WriteAsync(context, policy, lease);
+                return RateLimitRejection.WriteProblemAsync(context, policy, lease);
             }
         }
 
@@ -54,7 +54,7 @@ internal static class RateLimitedRequestDelegate
         {
             using (lease)
             {
-                return TooManyRequestsResult.From(lease).ExecuteAsync(context);
+                return RateLimitRejection.WritePlainTextAsync(context, lease);
             }
         }
 
