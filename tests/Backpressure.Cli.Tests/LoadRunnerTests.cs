@@ -19,7 +19,7 @@ public sealed class LoadRunnerTests
 
         var result = await Run(new LoadSettings { Url = server.Url("/backpressure"), Requests = 61, Concurrency = 12 });
 
-        var gauge = server.Gauge(ServerApplication.Gauges.Backpressure);
+        var gauge = server.GaugeStatistics(ServerApplication.Gauges.Backpressure);
         Assert.Equal(61, result.Succeeded + result.Refused + result.ErrorCount + result.Timeouts);
         Assert.Equal(61, result.Requests);
         Assert.Equal(gauge.Accepted, result.Succeeded);
@@ -70,7 +70,7 @@ public sealed class LoadRunnerTests
             Url = server.Url("/request"), Requests = 6, Concurrency = 6, RetryAfter = true,
         });
 
-        var gauge = server.Gauge(ServerApplication.Gauges.Request);
+        var gauge = server.GaugeStatistics(ServerApplication.Gauges.Request);
         Assert.Equal(6, result.Succeeded);
         Assert.Equal(0, result.Refused);
         Assert.Equal(gauge.Refused, result.Retries);

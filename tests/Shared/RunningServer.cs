@@ -1,9 +1,13 @@
+using Backpressure.Server;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Backpressure.Server.Tests;
+namespace Backpressure.Testing;
 
-/// <summary>The real server on Kestrel, bound to an ephemeral loopback port.</summary>
+/// <summary>
+/// The real server on Kestrel, bound to an ephemeral loopback port, for tests that talk to it
+/// over HTTP. Compiled into each test project that needs it.
+/// </summary>
 internal sealed class RunningServer : IAsyncDisposable
 {
     private RunningServer(WebApplication app)
@@ -19,15 +23,19 @@ internal sealed class RunningServer : IAsyncDisposable
 
     public HttpClient Client { get; }
 
+    /// <summary>Starts the server with settings given as command-line overrides, such as <c>--SeedWork:IoTime=00:00:01</c>.</summary>
     public static async Task<RunningServer> StartAsync(params string[] settings)
     {
-        string[] args = ["--urls", "http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning", .. settings];
-        WebApplication app = ServerApplication.Build(args);
+        WebApplication app = ServerApplication.Build(["--urls", "http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning", .. settings]);
         await app.StartAsync();
         return new RunningServer(app);
     }
 
+    public Uri Url(string path) => new(BaseAddress, path);
+
     public PressureGauge Gauge(string name) => App.Services.GetRequiredKeyedService<PressureGauge>(name);
+
+    public PressureGaugeStatistics GaugeStatistics(string name) => (PressureGaugeStatistics)Gauge(name).GetStatistics()!;
 
     public async ValueTask DisposeAsync()
     {
