@@ -10,9 +10,10 @@ namespace Backpressure.AspNetCore;
 /// <param name="kind">What the options configure, for the message: "Pressure gauge", "Rate-limit policy".</param>
 /// <param name="onlyName">The one named instance this validator answers for; null for all.</param>
 /// <param name="validate">The options' own validation.</param>
-internal sealed class OptionsValidator<TOptions>(string kind, string? onlyName, Action<TOptions> validate) : IValidateOptions<TOptions>
+public sealed class OptionsValidator<TOptions>(string kind, string? onlyName, Action<TOptions> validate) : IValidateOptions<TOptions>
     where TOptions : class
 {
+    /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, TOptions options)
     {
         if (onlyName is not null && name != onlyName)

@@ -1,11 +1,13 @@
 using System.CommandLine;
 using Backpressure.Cli.Demo;
 using Backpressure.Cli.Load;
+using Backpressure.Cli.WebSockets;
 
 var root = new RootCommand("bp: see backpressure happen. A hey-like load client and the collapse demo.")
 {
     LoadCommand.Create(),
     DemoCommand.Create(),
+    WebSocketCommand.Create(),
 };
 ParseResult parse = root.Parse(args);
 if (parse.Errors.Count > 0)

@@ -1,4 +1,5 @@
 using Backpressure.AspNetCore;
+using Backpressure.Server.WebSockets;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -87,6 +88,10 @@ public static class ServerApplication
                 "SeedRequest:HoldTime must be between 00:00:00 and 00:10:00.")
             .ValidateOnStart();
         services.AddSingleton<SeedWork>();
+        services.AddSingleton<IValidateOptions<WebSocketEndpointOptions>>(
+            new OptionsValidator<WebSocketEndpointOptions>("WebSocket endpoints", null, o => o.Validate()));
+        services.AddOptions<WebSocketEndpointOptions>().Bind(configuration.GetSection(WebSocketEndpointOptions.Section)).ValidateOnStart();
+        services.AddSingleton<WebSocketSessions>();
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower);
 
         foreach (string gauge in AllGauges)
@@ -147,6 +152,7 @@ public static class ServerApplication
             limited.MapGet($"/{policy}", () => "ok").RequireBackpressure(policy);
         }
 
+        WebSocketEndpoints.Map(app);
         app.MapGet("/stats", (IServiceProvider services) => ServerStatistics.Capture(services, AllGauges));
     }
 

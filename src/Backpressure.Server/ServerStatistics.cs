@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Threading.RateLimiting;
+using Backpressure.Server.WebSockets;
 
 namespace Backpressure.Server;
 
@@ -7,6 +8,7 @@ namespace Backpressure.Server;
 public sealed record ServerStatistics(
     SeedWorkStatistics SeedWork,
     IReadOnlyDictionary<string, GaugeSnapshot> Gauges,
+    WebSocketStatistics WebSockets,
     MemorySnapshot Memory)
 {
     internal static ServerStatistics Capture(IServiceProvider services, IEnumerable<string> gaugeNames)
@@ -19,6 +21,7 @@ public sealed record ServerStatistics(
         return new ServerStatistics(
             services.GetRequiredService<SeedWork>().GetStatistics(),
             gauges,
+            services.GetRequiredService<WebSocketSessions>().GetStatistics(),
             new MemorySnapshot(process.WorkingSet64, process.PeakWorkingSet64, gc.HeapSizeBytes, gc.TotalCommittedBytes, gc.TotalAvailableMemoryBytes));
     }
 }

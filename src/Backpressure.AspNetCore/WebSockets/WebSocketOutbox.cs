@@ -1,0 +1,263 @@
+using System.Net.WebSockets;
+using Backpressure.Queues;
+
+namespace Backpressure.AspNetCore.WebSockets;
+
+/// <summary>
+/// The server's side of one WebSocket connection's outgoing messages: a bounded queue with an
+/// overflow policy in front of the socket, a single send loop (<see cref="RunAsync"/>), and the
+/// slow-consumer rule, so a client holds at most one queue's worth of the server's memory and
+/// never slows anyone else down. The rule depends on the policy: under
+/// <see cref="Queues.OverflowPolicy.Block"/>, where nothing may be dropped, a queue that stays
+/// full (over its high watermark, not drained to its low one) for the grace period disconnects the
+/// client with <see cref="WebSocketCloseStatus.PolicyViolation"/> (1008); under the drop policies a
+/// client that keeps reading, however slowly, is served by dropping, and is disconnected only when
+/// its queue stays full for the grace period with not one message taken (a client that stopped reading).
+/// </summary>
+/// <remarks>
+/// WebSocket has no application-level flow control: <see cref="WebSocket.SendAsync(ReadOnlyMemory{byte}, WebSocketMessageType, bool, CancellationToken)"/>
+/// to a client that does not read simply waits once TCP's buffers fill. The queue absorbs bursts,
+/// the policy decides what a full queue does, and the grace period bounds how long the server
+/// keeps trying.
+/// </remarks>
+public sealed class WebSocketOutbox : IDisposable
+{
+    private readonly WebSocket _socket;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _grace;
+    private readonly TimeSpan _closeTimeout;
+    private readonly BoundedMessageQueue<ReadOnlyMemory<byte>> _queue;
+    private readonly CancellationTokenSource _stopSending = new();
+    private readonly CancellationTokenSource _abortSend = new();
+    private readonly Lock _closing = new();
+    private readonly CancellationTokenSource _closed = new();
+    private long _fullSince;
+    private ITimer? _abortTimer;
+    private WebSocketCloseStatus? _closeStatus;
+    private string? _closeReason;
+    private bool _drain;
+    private bool _slow;
+
+    /// <summary>Creates the outbox for an accepted socket. Nothing is sent until <see cref="RunAsync"/> runs.</summary>
+    /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
+    public WebSocketOutbox(WebSocket socket, WebSocketOutboxOptions options, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _socket = socket;
+        _time = timeProvider ?? TimeProvider.System;
+        _grace = options.SlowConsumerGracePeriod;
+        _closeTimeout = options.CloseTimeout;
+        _queue = new BoundedMessageQueue<ReadOnlyMemory<byte>>(options.Queue, m => m.Length, OnFlowChanged);
+    }
+
+    /// <summary>Whether the client was disconnected for staying over its queue's limit.</summary>
+    public bool DisconnectedAsSlow
+    {
+        get
+        {
+            lock (_closing)
+            {
+                return _slow;
+            }
+        }
+    }
+
+    /// <summary>The close status the server sent or will send, once a close was requested.</summary>
+    public WebSocketCloseStatus? CloseStatus
+    {
+        get
+        {
+            lock (_closing)
+            {
+                return _closeStatus;
+            }
+        }
+    }
+
+    /// <summary>Cancelled once a close has been requested, by anyone: producers stop on it.</summary>
+    public CancellationToken Closing => _closed.Token;
+
+    /// <summary>The queue's policy.</summary>
+    public OverflowPolicy OverflowPolicy => _queue.OverflowPolicy;
+
+    /// <summary>A consistent snapshot of the queue's counters.</summary>
+    public MessageQueueStatistics GetStatistics() => _queue.GetStatistics();
+
+    /// <summary>
+    /// Queues a text message without waiting, for callers that must not wait (a flow-control
+    /// callback): under <see cref="Queues.OverflowPolicy.Block"/> a full queue answers <see cref="EnqueueOutcome.Full"/>.
+    /// </summary>
+    public EnqueueOutcome TrySend(ReadOnlyMemory<byte> message) =>
+        DisconnectIfOverGrace() ? EnqueueOutcome.Closed : _queue.TryEnqueue(message);
+
+    /// <summary>
+    /// Queues a text message for the client. Under <see cref="Queues.OverflowPolicy.Block"/> waits for
+    /// room, but never longer than the grace period allows: a client still too slow by then is
+    /// disconnected and the answer is <see cref="EnqueueOutcome.Closed"/>.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled while waiting.</exception>
+    public async ValueTask<EnqueueOutcome> SendAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default)
+    {
+        if (DisconnectIfOverGrace())
+        {
+            return EnqueueOutcome.Closed;
+        }
+
+        EnqueueOutcome outcome = _queue.TryEnqueue(message);
+        if (outcome != EnqueueOutcome.Full)
+        {
+            return outcome;
+        }
+
+        TimeSpan remaining = RemainingGrace();
+        using var graceOver = new CancellationTokenSource(remaining, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, graceOver.Token);
+        try
+        {
+            return await _queue.EnqueueAsync(message, linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            DisconnectIfOverGrace();
+            return EnqueueOutcome.Closed;
+        }
+    }
+
+    /// <summary>
+    /// Asks for the connection to close with <paramref name="status"/>. With <paramref name="drain"/>
+    /// the queued messages are sent first; without, sending stops after the message in progress.
+    /// The first request wins; later ones are ignored.
+    /// </summary>
+    public void Close(WebSocketCloseStatus status, string reason, bool drain) => TryClose(status, reason, drain, slow: false);
+
+    private bool TryClose(WebSocketCloseStatus status, string reason, bool drain, bool slow)
+    {
+        lock (_closing)
+        {
+            if (_closeStatus is not null)
+            {
+                return false;
+            }
+
+            _closeStatus = status;
+            _closeReason = reason;
+            _drain = drain;
+            _slow = slow;
+        }
+
+        _queue.Complete();
+        _closed.Cancel();
+        if (!drain)
+        {
+            _stopSending.Cancel();
+            _abortTimer = _time.CreateTimer(static s => ((CancellationTokenSource)s!).Cancel(), _abortSend, _closeTimeout, Timeout.InfiniteTimeSpan);
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The send loop: sends queued messages one at a time until a close is requested, then sends
+    /// the close frame (or aborts the connection if that cannot happen within the close timeout).
+    /// Returns when nothing more will be sent. Call once.
+    /// </summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        using CancellationTokenRegistration aborted = cancellationToken.Register(static s => ((WebSocketOutbox)s!).Abort(), this);
+        try
+        {
+            while (await _queue.WaitToDequeueAsync(_stopSending.Token).ConfigureAwait(false))
+            {
+                while (!_stopSending.IsCancellationRequested && _queue.TryDequeue(out ReadOnlyMemory<byte> message))
+                {
+                    if (_queue.OverflowPolicy != OverflowPolicy.Block && Volatile.Read(ref _fullSince) != 0)
+                    {
+                        // Under a drop policy a client that still reads is slow, not stuck: dropping serves it. Its grace restarts.
+                        Volatile.Write(ref _fullSince, Math.Max(1, _time.GetTimestamp()));
+                    }
+
+                    await _socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, _abortSend.Token).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (WebSocketException)
+        {
+            // The peer went away mid-send; there is no one left to close with.
+            Close(WebSocketCloseStatus.EndpointUnavailable, "connection lost", drain: false);
+            return;
+        }
+
+        await SendCloseFrameAsync().ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _abortTimer?.Dispose();
+        _stopSending.Dispose();
+        _abortSend.Dispose();
+        _closed.Dispose();
+    }
+
+    private async Task SendCloseFrameAsync()
+    {
+        WebSocketCloseStatus status;
+        string? reason;
+        bool drain;
+        lock (_closing)
+        {
+            status = _closeStatus ?? WebSocketCloseStatus.NormalClosure;
+            reason = _closeReason;
+            drain = _drain;
+        }
+
+        if (_socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
+        {
+            return;
+        }
+
+        using var timeout = new CancellationTokenSource(_closeTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, drain ? CancellationToken.None : _abortSend.Token);
+        try
+        {
+            await _socket.CloseOutputAsync(status, reason, linked.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
+        {
+            _socket.Abort();
+        }
+    }
+
+    private void Abort()
+    {
+        Close(WebSocketCloseStatus.EndpointUnavailable, "request aborted", drain: false);
+        _abortSend.Cancel();
+    }
+
+    private void OnFlowChanged(FlowSignal signal) =>
+        Volatile.Write(ref _fullSince, signal == FlowSignal.Pause ? Math.Max(1, _time.GetTimestamp()) : 0);
+
+    private TimeSpan RemainingGrace()
+    {
+        long since = Volatile.Read(ref _fullSince);
+        TimeSpan remaining = since == 0 ? _grace : _grace - _time.GetElapsedTime(since);
+        return remaining > TimeSpan.Zero ? remaining : TimeSpan.FromTicks(1);
+    }
+
+    private bool DisconnectIfOverGrace()
+    {
+        long since = Volatile.Read(ref _fullSince);
+        if (since == 0 || _time.GetElapsedTime(since) < _grace)
+        {
+            return CloseStatus is not null;
+        }
+
+        TryClose(WebSocketCloseStatus.PolicyViolation, $"slow consumer: queue full for over {_grace.TotalSeconds:0.#} s", drain: false, slow: true);
+        return true;
+    }
+}

@@ -1,0 +1,115 @@
+using System.Globalization;
+using System.Net.WebSockets;
+using System.Text;
+using Backpressure.AspNetCore.WebSockets;
+using Backpressure.Queues;
+
+namespace Backpressure.Server.WebSockets;
+
+/// <summary>
+/// <c>GET /ws/feed</c>: one subscriber of a ticker-like feed. The server publishes numbered
+/// messages at the requested rate into the subscriber's own bounded queue; the queue's policy
+/// decides what a slow subscriber loses, and one that stays full past the grace period is cut off.
+/// Each subscriber has its own producer, so under <c>block</c> only that subscriber's feed waits.
+/// </summary>
+internal sealed class FeedSession(WebSocket socket, WebSocketSessionRequest request, WebSocketEndpointOptions limits, TimeProvider time)
+{
+    public const string Endpoint = "feed";
+
+    public async Task RunAsync(WebSocketSessions sessions, CancellationToken aborted)
+    {
+        using var outbox = new WebSocketOutbox(socket, OutboxOptions(limits, request), time);
+        long id = sessions.Open(Endpoint, request.Policy, outbox.GetStatistics);
+        bool tooBig = false;
+        try
+        {
+            Task sending = outbox.RunAsync(aborted);
+            Task<bool> receiving = DiscardClientMessagesAsync(outbox, aborted);
+            try
+            {
+                await PublishAsync(outbox);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            await sending;
+            tooBig = await WebSocketClosing.AwaitPeerAsync(socket, receiving, limits.CloseTimeout, time);
+        }
+        finally
+        {
+            sessions.Close(id, outbox.DisconnectedAsSlow, tooBig);
+        }
+    }
+
+    internal static WebSocketOutboxOptions OutboxOptions(WebSocketEndpointOptions limits, WebSocketSessionRequest request) => new()
+    {
+        Queue = new BoundedMessageQueueOptions
+        {
+            Capacity = request.QueueLength,
+            MaxBytes = limits.MaxQueueBytes,
+            OverflowPolicy = request.Policy,
+            HighWatermark = limits.HighWatermark,
+            LowWatermark = limits.LowWatermark,
+        },
+        SlowConsumerGracePeriod = limits.SlowClientGracePeriod,
+        CloseTimeout = limits.CloseTimeout,
+    };
+
+    private async Task PublishAsync(WebSocketOutbox outbox)
+    {
+        CancellationToken closing = outbox.Closing;
+        string payload = new('x', request.PayloadBytes);
+        TimeSpan interval = TimeSpan.FromSeconds(1.0 / request.Rate);
+        TimeSpan nap = interval > TimeSpan.FromMilliseconds(1) ? interval : TimeSpan.FromMilliseconds(1);
+        long start = time.GetTimestamp();
+        long seq = 0;
+        while (!closing.IsCancellationRequested)
+        {
+            // Messages are due on a fixed schedule; a producer held back (block) catches up, losing nothing.
+            long due = (long)(time.GetElapsedTime(start).TotalSeconds * request.Rate);
+            while (seq < due)
+            {
+                seq++;
+                if (await outbox.SendAsync(Message(seq, payload), closing) == EnqueueOutcome.Closed)
+                {
+                    return;
+                }
+            }
+
+            await Task.Delay(nap, time, closing);
+        }
+    }
+
+    private byte[] Message(long seq, string payload) => Encoding.UTF8.GetBytes(string.Create(
+        CultureInfo.InvariantCulture,
+        $"{{\"seq\":{seq},\"sent_at\":{time.GetUtcNow().ToUnixTimeMilliseconds()},\"payload\":\"{payload}\"}}"));
+
+    private async Task<bool> DiscardClientMessagesAsync(WebSocketOutbox outbox, CancellationToken aborted)
+    {
+        var reader = new WebSocketMessageReader(socket, limits.MaxMessageBytes);
+        try
+        {
+            while (true)
+            {
+                var (_, closed, tooBig) = await reader.ReceiveAsync(aborted);
+                if (closed)
+                {
+                    outbox.Close(WebSocketCloseStatus.NormalClosure, "bye", drain: false);
+                    return false;
+                }
+
+                if (tooBig)
+                {
+                    outbox.Close(WebSocketCloseStatus.MessageTooBig, $"message over {limits.MaxMessageBytes} bytes", drain: false);
+                    return true;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
+        {
+            outbox.Close(WebSocketCloseStatus.EndpointUnavailable, "connection lost", drain: false);
+            return false;
+        }
+    }
+}

@@ -1,0 +1,226 @@
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using Backpressure.AspNetCore.WebSockets;
+using Backpressure.Queues;
+
+namespace Backpressure.Server.WebSockets;
+
+/// <summary>
+/// <c>GET /ws/ingest</c>: a client sends JSON messages (<c>{"seq":N,...}</c>) and the server
+/// processes them at a bounded rate from a bounded queue. Crossing the queue's high watermark
+/// sends <c>{"event":"flow.pause","reason":"buffer full"}</c>; falling to the low one sends
+/// <c>{"event":"flow.resume"}</c>. A client still sending after the queue has been paused for
+/// the grace period is disconnected with 1008; when the client closes, the server finishes what it
+/// accepted and sends a summary event before closing.
+/// </summary>
+internal sealed class IngestSession(WebSocket socket, WebSocketSessionRequest request, WebSocketEndpointOptions limits, TimeProvider time)
+{
+    public const string Endpoint = "ingest";
+
+    private static readonly byte[] PauseEvent = "{\"event\":\"flow.pause\",\"reason\":\"buffer full\"}"u8.ToArray();
+    private static readonly byte[] ResumeEvent = "{\"event\":\"flow.resume\"}"u8.ToArray();
+
+    private long _pausedSince;
+    private long _received;
+    private long _processed;
+    private long _malformed;
+    private long _gaps;
+
+    public async Task RunAsync(WebSocketSessions sessions, CancellationToken aborted)
+    {
+        var controlOptions = FeedSession.OutboxOptions(limits, request with { QueueLength = 256, Policy = OverflowPolicy.DropNewest });
+        using var control = new WebSocketOutbox(socket, controlOptions, time);
+        var inbox = new BoundedMessageQueue<IngestMessage>(
+            new BoundedMessageQueueOptions
+            {
+                Capacity = request.QueueLength,
+                MaxBytes = limits.MaxQueueBytes,
+                OverflowPolicy = request.Policy,
+                HighWatermark = limits.HighWatermark,
+                LowWatermark = limits.LowWatermark,
+            },
+            m => m.Size,
+            signal =>
+            {
+                Volatile.Write(ref _pausedSince, signal == FlowSignal.Pause ? Math.Max(1, time.GetTimestamp()) : 0);
+                control.TrySend(signal == FlowSignal.Pause ? PauseEvent : ResumeEvent);
+            });
+        long id = sessions.Open(Endpoint, request.Policy, inbox.GetStatistics);
+        bool slow = false;
+        bool tooBig = false;
+        using var stopProcessing = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        try
+        {
+            Task sending = control.RunAsync(aborted);
+            Task processing = ProcessAsync(inbox, stopProcessing.Token);
+            Ending ending = await ReceiveAsync(inbox, control, aborted);
+            inbox.Complete();
+            slow = ending == Ending.Slow;
+            tooBig = ending == Ending.TooBig;
+            if (ending == Ending.ClientClosed)
+            {
+                await processing;
+                control.TrySend(Summary(inbox.GetStatistics()));
+                control.Close(WebSocketCloseStatus.NormalClosure, "done", drain: true);
+            }
+            else
+            {
+                await stopProcessing.CancelAsync();
+                await processing;
+            }
+
+            await sending;
+        }
+        finally
+        {
+            sessions.Close(id, slow, tooBig);
+        }
+    }
+
+    private async Task<Ending> ReceiveAsync(BoundedMessageQueue<IngestMessage> inbox, WebSocketOutbox control, CancellationToken aborted)
+    {
+        var reader = new WebSocketMessageReader(socket, limits.MaxMessageBytes);
+        try
+        {
+            while (true)
+            {
+                var (message, closed, tooBig) = await reader.ReceiveAsync(aborted);
+                if (closed)
+                {
+                    return Ending.ClientClosed;
+                }
+
+                if (tooBig)
+                {
+                    control.Close(WebSocketCloseStatus.MessageTooBig, $"message over {limits.MaxMessageBytes} bytes", drain: false);
+                    return Ending.TooBig;
+                }
+
+                if (!TryReadSeq(message.Span, out long seq))
+                {
+                    _malformed++;
+                    control.TrySend(Encoding.UTF8.GetBytes(
+                        "{\"event\":\"error\",\"reason\":\"malformed message: expected a JSON object with an integer seq\"}"));
+                    continue;
+                }
+
+                if (OverGrace())
+                {
+                    control.Close(WebSocketCloseStatus.PolicyViolation, SlowReason, drain: false);
+                    return Ending.Slow;
+                }
+
+                _received++;
+                var item = new IngestMessage(seq, message.Length);
+                EnqueueOutcome outcome;
+                try
+                {
+                    outcome = await EnqueueWithinGraceAsync(inbox, item, aborted);
+                }
+                catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+                {
+                    control.Close(WebSocketCloseStatus.PolicyViolation, SlowReason, drain: false);
+                    return Ending.Slow;
+                }
+
+                if (outcome == EnqueueOutcome.Dropped && request.Policy == OverflowPolicy.DropNewest)
+                {
+                    control.TrySend(Encoding.UTF8.GetBytes($"{{\"event\":\"error\",\"reason\":\"queue full: message dropped\",\"seq\":{seq}}}"));
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
+        {
+            control.Close(WebSocketCloseStatus.EndpointUnavailable, "connection lost", drain: false);
+            return Ending.Lost;
+        }
+    }
+
+    private string SlowReason => $"kept sending while paused for over {limits.SlowClientGracePeriod.TotalSeconds:0.#} s";
+
+    private async ValueTask<EnqueueOutcome> EnqueueWithinGraceAsync(BoundedMessageQueue<IngestMessage> inbox, IngestMessage item, CancellationToken aborted)
+    {
+        EnqueueOutcome outcome = inbox.TryEnqueue(item);
+        if (outcome != EnqueueOutcome.Full)
+        {
+            return outcome;
+        }
+
+        // Block: not reading the socket is the backpressure (TCP holds the client), for at most the grace period.
+        long since = Volatile.Read(ref _pausedSince);
+        TimeSpan remaining = limits.SlowClientGracePeriod - (since == 0 ? TimeSpan.Zero : time.GetElapsedTime(since));
+        using var grace = new CancellationTokenSource(remaining > TimeSpan.Zero ? remaining : TimeSpan.FromTicks(1), time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(aborted, grace.Token);
+        return await inbox.EnqueueAsync(item, linked.Token);
+    }
+
+    private bool OverGrace()
+    {
+        long since = Volatile.Read(ref _pausedSince);
+        return since != 0 && time.GetElapsedTime(since) >= limits.SlowClientGracePeriod;
+    }
+
+    private async Task ProcessAsync(BoundedMessageQueue<IngestMessage> inbox, CancellationToken cancellationToken)
+    {
+        TimeSpan interval = TimeSpan.FromSeconds(1.0 / request.Rate);
+        long next = time.GetTimestamp();
+        long lastSeq = 0;
+        try
+        {
+            await foreach (IngestMessage message in inbox.ReadAllAsync(cancellationToken))
+            {
+                // At most Rate per second: each message's turn is one interval after the previous one's (or now, after idling).
+                long now = time.GetTimestamp();
+                next = Math.Max(next, now);
+                TimeSpan wait = time.GetElapsedTime(now, next);
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, time, cancellationToken);
+                }
+
+                next += (long)(interval.TotalSeconds * time.TimestampFrequency);
+                if (lastSeq != 0 && message.Seq > lastSeq + 1)
+                {
+                    _gaps += message.Seq - lastSeq - 1;
+                }
+
+                lastSeq = message.Seq;
+                Interlocked.Increment(ref _processed);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private byte[] Summary(MessageQueueStatistics stats) => Encoding.UTF8.GetBytes(
+        $"{{\"event\":\"summary\",\"received\":{_received},\"processed\":{Interlocked.Read(ref _processed)},\"dropped\":{stats.Dropped},\"malformed\":{_malformed},\"gaps\":{_gaps},\"pauses\":{stats.Pauses},\"resumes\":{stats.Resumes}}}");
+
+    private static bool TryReadSeq(ReadOnlySpan<byte> message, out long seq)
+    {
+        seq = 0;
+        try
+        {
+            var reader = new Utf8JsonReader(message);
+            using JsonDocument document = JsonDocument.ParseValue(ref reader);
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("seq", out JsonElement value)
+                && value.TryGetInt64(out seq);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private enum Ending
+    {
+        ClientClosed,
+        TooBig,
+        Slow,
+        Lost,
+    }
+
+    private readonly record struct IngestMessage(long Seq, int Size);
+}

@@ -1,0 +1,108 @@
+namespace Backpressure.Server.WebSockets;
+
+/// <summary>
+/// The limits within which a client may choose its WebSocket session's settings by query string,
+/// bound from <c>Backpressure:WebSockets</c> and validated at start-up.
+/// </summary>
+public sealed class WebSocketEndpointOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Backpressure:WebSockets";
+
+    /// <summary>The overflow policy when the query names none: <c>drop-oldest</c>, <c>drop-newest</c> or <c>block</c>.</summary>
+    public string DefaultPolicy { get; set; } = "drop-oldest";
+
+    /// <summary>The queue length (messages) when the query gives no <c>queue</c>.</summary>
+    public int DefaultQueueLength { get; set; } = 50;
+
+    /// <summary>The longest queue (messages) a client may ask for.</summary>
+    public int MaxQueueLength { get; set; } = 1000;
+
+    /// <summary>The hard byte limit of every connection's queue, whatever its length.</summary>
+    public long MaxQueueBytes { get; set; } = 1024 * 1024;
+
+    /// <summary><c>/ws/feed</c>: messages per second per subscriber when the query gives no <c>rate</c>.</summary>
+    public int DefaultFeedRate { get; set; } = 100;
+
+    /// <summary><c>/ws/feed</c>: the highest rate (messages per second) a subscriber may ask for.</summary>
+    public int MaxFeedRate { get; set; } = 50_000;
+
+    /// <summary><c>/ws/feed</c>: payload bytes per message when the query gives no <c>size</c>.</summary>
+    public int DefaultPayloadBytes { get; set; } = 64;
+
+    /// <summary><c>/ws/feed</c>: the largest payload (bytes) a subscriber may ask for.</summary>
+    public int MaxPayloadBytes { get; set; } = 16 * 1024;
+
+    /// <summary><c>/ws/ingest</c>: messages the server processes per second when the query gives no <c>rate</c>.</summary>
+    public int DefaultIngestRate { get; set; } = 50;
+
+    /// <summary><c>/ws/ingest</c>: the highest processing rate (messages per second) a client may ask for.</summary>
+    public int MaxIngestRate { get; set; } = 10_000;
+
+    /// <summary>The largest message (bytes) a client may send; a larger one closes the connection with 1009.</summary>
+    public int MaxMessageBytes { get; set; } = 16 * 1024;
+
+    /// <summary>How long a queue may stay full before its client is disconnected with 1008.</summary>
+    public TimeSpan SlowClientGracePeriod { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>How long a close may take before the connection is aborted.</summary>
+    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The fill (0–1] at which a queue signals pause.</summary>
+    public double HighWatermark { get; set; } = 0.8;
+
+    /// <summary>The fill [0–1) at which a paused queue signals resume.</summary>
+    public double LowWatermark { get; set; } = 0.4;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first property that is out of range.</summary>
+    public void Validate()
+    {
+        if (!WebSocketSessionRequest.TryParsePolicy(DefaultPolicy, out _))
+        {
+            throw new ArgumentException($"{nameof(DefaultPolicy)} must be drop-oldest, drop-newest or block (was '{DefaultPolicy}').", nameof(DefaultPolicy));
+        }
+
+        Positive(MaxQueueLength, nameof(MaxQueueLength));
+        InRange(DefaultQueueLength, 1, MaxQueueLength, nameof(DefaultQueueLength));
+        Positive(MaxQueueBytes, nameof(MaxQueueBytes));
+        Positive(MaxFeedRate, nameof(MaxFeedRate));
+        InRange(DefaultFeedRate, 1, MaxFeedRate, nameof(DefaultFeedRate));
+        Positive(MaxPayloadBytes, nameof(MaxPayloadBytes));
+        InRange(DefaultPayloadBytes, 0, MaxPayloadBytes, nameof(DefaultPayloadBytes));
+        Positive(MaxIngestRate, nameof(MaxIngestRate));
+        InRange(DefaultIngestRate, 1, MaxIngestRate, nameof(DefaultIngestRate));
+        InRange(MaxMessageBytes, 1, MaxQueueBytes, nameof(MaxMessageBytes));
+        if (SlowClientGracePeriod <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"{nameof(SlowClientGracePeriod)} must be greater than zero (was {SlowClientGracePeriod}).", nameof(SlowClientGracePeriod));
+        }
+
+        if (CloseTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"{nameof(CloseTimeout)} must be greater than zero (was {CloseTimeout}).", nameof(CloseTimeout));
+        }
+
+        if (!(HighWatermark > 0 && HighWatermark <= 1 && LowWatermark >= 0 && LowWatermark < HighWatermark))
+        {
+            throw new ArgumentException(
+                $"{nameof(HighWatermark)} and {nameof(LowWatermark)} must satisfy 0 <= low < high <= 1 (were {HighWatermark} and {LowWatermark}).",
+                nameof(HighWatermark));
+        }
+    }
+
+    private static void Positive(long value, string name)
+    {
+        if (value <= 0)
+        {
+            throw new ArgumentException($"{name} must be greater than zero (was {value}).", name);
+        }
+    }
+
+    private static void InRange(long value, long min, long max, string name)
+    {
+        if (value < min || value > max)
+        {
+            throw new ArgumentException($"{name} must be between {min} and {max} (was {value}).", name);
+        }
+    }
+}

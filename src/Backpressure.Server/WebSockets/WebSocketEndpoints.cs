@@ -1,0 +1,45 @@
+using Microsoft.Extensions.Options;
+
+namespace Backpressure.Server.WebSockets;
+
+/// <summary>Maps <c>/ws/feed</c> and <c>/ws/ingest</c>.</summary>
+internal static class WebSocketEndpoints
+{
+    public static void Map(WebApplication app)
+    {
+        app.UseWebSockets();
+        app.Map("/ws/feed", (HttpContext context) => AcceptAsync(context, ingest: false));
+        app.Map("/ws/ingest", (HttpContext context) => AcceptAsync(context, ingest: true));
+    }
+
+    private static async Task AcceptAsync(HttpContext context, bool ingest)
+    {
+        IServiceProvider services = context.RequestServices;
+        WebSocketEndpointOptions limits = services.GetRequiredService<IOptions<WebSocketEndpointOptions>>().Value;
+        WebSocketSessionRequest? request = WebSocketSessionRequest.Parse(context.Request.Query, limits, ingest, out string? error);
+        if (request is null)
+        {
+            await Results.Problem(statusCode: StatusCodes.Status400BadRequest, detail: error).ExecuteAsync(context);
+            return;
+        }
+
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            await Results.Problem(statusCode: StatusCodes.Status400BadRequest, detail: "This endpoint speaks WebSocket: send a GET with an Upgrade: websocket header.")
+                .ExecuteAsync(context);
+            return;
+        }
+
+        var sessions = services.GetRequiredService<WebSocketSessions>();
+        var time = services.GetRequiredService<TimeProvider>();
+        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        if (ingest)
+        {
+            await new IngestSession(socket, request, limits, time).RunAsync(sessions, context.RequestAborted);
+        }
+        else
+        {
+            await new FeedSession(socket, request, limits, time).RunAsync(sessions, context.RequestAborted);
+        }
+    }
+}
