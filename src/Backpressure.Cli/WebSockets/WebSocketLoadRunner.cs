@@ -19,14 +19,15 @@ internal sealed class WebSocketLoadRunner(WebSocketLoadSettings settings, TimePr
     public async Task<IReadOnlyList<WebSocketClientResult>> RunAsync(CancellationToken cancellationToken)
     {
         var clients = Enumerable.Range(0, settings.Clients).Select(i => settings.Ingest
-            ? RunIngestClientAsync(rude: i < settings.Slow, cancellationToken)
-            : RunFeedClientAsync(slow: i < settings.Slow, cancellationToken));
+            ? RunClientAsync(i < settings.Slow ? "rude" : "polite", (socket, stop) => RunIngestClientAsync(socket, rude: i < settings.Slow, stop, cancellationToken), cancellationToken)
+            : RunClientAsync(i < settings.Slow ? "slow" : "fast", (socket, stop) => RunFeedClientAsync(socket, slow: i < settings.Slow, stop, cancellationToken), cancellationToken));
         return await Task.WhenAll(clients);
     }
 
-    private async Task<WebSocketClientResult> RunFeedClientAsync(bool slow, CancellationToken cancellationToken)
+    /// <summary>Connects one client and runs it, with a hard stop at the duration plus the close timeout.</summary>
+    private async Task<WebSocketClientResult> RunClientAsync(
+        string kind, Func<ClientWebSocket, CancellationTokenSource, Task<WebSocketClientResult>> run, CancellationToken cancellationToken)
     {
-        string kind = slow ? "slow" : "fast";
         using var socket = new ClientWebSocket();
         string? error = await ConnectAsync(socket, cancellationToken);
         if (error is not null)
@@ -36,6 +37,11 @@ internal sealed class WebSocketLoadRunner(WebSocketLoadSettings settings, TimePr
 
         using var hardStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         hardStop.CancelAfter(settings.Duration + settings.CloseTimeout);
+        return await run(socket, hardStop) with { Class = kind };
+    }
+
+    private async Task<WebSocketClientResult> RunFeedClientAsync(ClientWebSocket socket, bool slow, CancellationTokenSource hardStop, CancellationToken cancellationToken)
+    {
         Task closing = CloseAfterAsync(socket, settings.Duration, hardStop.Token);
         long received = 0, gaps = 0, lastSeq = 0, pauses = 0, resumes = 0, errors = 0;
         var buffer = new ArrayBufferWriter<byte>(4096);
@@ -86,23 +92,13 @@ internal sealed class WebSocketLoadRunner(WebSocketLoadSettings settings, TimePr
         await Ignore(closing);
         return new WebSocketClientResult
         {
-            Class = kind, Received = received, Gaps = gaps, LastSeq = lastSeq, Pauses = pauses, Resumes = resumes,
+            Class = "", Received = received, Gaps = gaps, LastSeq = lastSeq, Pauses = pauses, Resumes = resumes,
             ErrorEvents = errors, Disconnected = serverClosed, Ending = ending,
         };
     }
 
-    private async Task<WebSocketClientResult> RunIngestClientAsync(bool rude, CancellationToken cancellationToken)
+    private async Task<WebSocketClientResult> RunIngestClientAsync(ClientWebSocket socket, bool rude, CancellationTokenSource hardStop, CancellationToken cancellationToken)
     {
-        string kind = rude ? "rude" : "polite";
-        using var socket = new ClientWebSocket();
-        string? error = await ConnectAsync(socket, cancellationToken);
-        if (error is not null)
-        {
-            return new WebSocketClientResult { Class = kind, Error = error, Ending = "not connected" };
-        }
-
-        using var hardStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        hardStop.CancelAfter(settings.Duration + settings.CloseTimeout);
         var state = new IngestState();
         Task<string> receiving = ReceiveIngestEventsAsync(socket, state, hardStop.Token);
         long sent = 0;
@@ -149,7 +145,7 @@ internal sealed class WebSocketLoadRunner(WebSocketLoadSettings settings, TimePr
         string ending = await receiving;
         return new WebSocketClientResult
         {
-            Class = kind, Sent = sent, Pauses = state.Pauses, Resumes = state.Resumes, ErrorEvents = state.Errors,
+            Class = "", Sent = sent, Pauses = state.Pauses, Resumes = state.Resumes, ErrorEvents = state.Errors,
             Processed = state.Processed, Dropped = state.Dropped, Disconnected = state.ServerClosedFirst, Ending = ending,
         };
     }
@@ -256,6 +252,13 @@ internal sealed class WebSocketLoadRunner(WebSocketLoadSettings settings, TimePr
 
     private static Event Read(ReadOnlySpan<byte> message, out long seq)
     {
+        // Feed messages start {"seq":N, so the common case needs no JSON parser, which keeps one core enough for many clients.
+        ReadOnlySpan<byte> prefix = "{\"seq\":"u8;
+        if (message.StartsWith(prefix) && System.Buffers.Text.Utf8Parser.TryParse(message[prefix.Length..], out seq, out _))
+        {
+            return Event.Message;
+        }
+
         seq = 0;
         try
         {
