@@ -17,11 +17,12 @@ public sealed class WebSocketLoadRunnerTests
         await using var server = await RunningServer.StartAsync();
         var settings = new WebSocketLoadSettings
         {
-            Url = WebSocketUrl(server, $"/ws/ingest?policy={policy}&queue=50&rate=200"),
+            // Three times faster than the server processes; a queue of 500 leaves 100 messages (a third of a second) of headroom above the high watermark for a pause in flight.
+            Url = WebSocketUrl(server, $"/ws/ingest?policy={policy}&queue=500&rate=100"),
             Ingest = true,
             Clients = 2,
-            SendRate = 600,
-            Duration = TimeSpan.FromSeconds(3),
+            SendRate = 300,
+            Duration = TimeSpan.FromSeconds(4),
         };
 
         var results = await new WebSocketLoadRunner(settings, TimeProvider.System).RunAsync(CancellationToken.None);

@@ -117,15 +117,18 @@ internal sealed class WebSocketLoadRunner(WebSocketLoadSettings settings, TimePr
 
                 if (settings.SendRate > 0)
                 {
-                    // Paced from the last send, not a fixed schedule: after a pause the client goes on at its rate, with no catch-up burst.
-                    TimeSpan wait = nextSend - time.GetElapsedTime(start);
+                    // A token bucket of ten: timers are coarser than the interval at high rates, so a few sends may catch up,
+                    // but after a pause the client goes on at its rate rather than bursting everything it missed.
+                    TimeSpan interval = TimeSpan.FromSeconds(1.0 / settings.SendRate);
+                    TimeSpan now = time.GetElapsedTime(start);
+                    TimeSpan wait = nextSend - now;
                     if (wait > TimeSpan.Zero)
                     {
                         await Task.Delay(wait, time, hardStop.Token);
                         continue;
                     }
 
-                    nextSend = time.GetElapsedTime(start) + TimeSpan.FromSeconds(1.0 / settings.SendRate);
+                    nextSend = (nextSend > now - (10 * interval) ? nextSend : now - (10 * interval)) + interval;
                 }
 
                 byte[] message = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{{\"seq\":{sent + 1},\"payload\":\"{payload}\"}}"));
