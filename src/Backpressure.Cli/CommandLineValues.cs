@@ -41,6 +41,17 @@ internal static partial class CommandLineValues
         return null;
     }
 
+    /// <summary>Refuses a value of <paramref name="option"/> below <paramref name="least"/>, naming the option.</summary>
+    public static void RequireAtLeast(this System.CommandLine.Option<int> option, int least) =>
+        option.Validators.Add(r =>
+        {
+            int value = r.GetValueOrDefault<int>();
+            if (value < least)
+            {
+                r.AddError($"{option.Name} must be at least {least} (was {value}).");
+            }
+        });
+
     public static bool TryParseHeader(string text, out KeyValuePair<string, string> header)
     {
         header = default;

@@ -24,13 +24,7 @@ internal static class DemoCommand
         output.AcceptOnlyFromAmong("text", "json");
         foreach (var option in new[] { memoryLimit, concurrency, memoryPerCall, gaugeLimit })
         {
-            option.Validators.Add(r =>
-            {
-                if (r.GetValueOrDefault<int>() < 1)
-                {
-                    r.AddError($"{option.Name} must be at least 1 (was {r.GetValueOrDefault<int>()}).");
-                }
-            });
+            option.RequireAtLeast(1);
         }
 
         var command = new Command("demo", "Start the seed service under a memory limit and show /sync, /async and /backpressure under the same load, side by side.")

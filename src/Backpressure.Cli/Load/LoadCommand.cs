@@ -29,8 +29,8 @@ internal static class LoadCommand
         var output = new Option<string>("--output", "-o") { Description = "Output format: text (hey's) or json.", DefaultValueFactory = _ => "text" };
         output.AcceptOnlyFromAmong("text", "json");
 
-        requests.Validators.Add(r => RequireAtLeast(r, r.GetValueOrDefault<int>(), 1, "-n"));
-        concurrency.Validators.Add(r => RequireAtLeast(r, r.GetValueOrDefault<int>(), 1, "-c"));
+        requests.RequireAtLeast(1);
+        concurrency.RequireAtLeast(1);
         rate.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<double>() is < 0 or double.NaN)
@@ -45,7 +45,7 @@ internal static class LoadCommand
                 r.AddError("--rate must be zero or more requests per second.");
             }
         });
-        maxRetries.Validators.Add(r => RequireAtLeast(r, r.GetValueOrDefault<int>(), 0, "--max-retries"));
+        maxRetries.RequireAtLeast(0);
         timeout.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<TimeSpan>() <= TimeSpan.Zero)
@@ -153,14 +153,6 @@ internal static class LoadCommand
                 result = await run;
             });
         return result!;
-    }
-
-    private static void RequireAtLeast(OptionResult result, int value, int least, string name)
-    {
-        if (value < least)
-        {
-            result.AddError($"{name} must be at least {least} (was {value}).");
-        }
     }
 
     private static T? Fail<T>(ArgumentResult result, string message)

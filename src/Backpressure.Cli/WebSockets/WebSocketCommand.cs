@@ -37,10 +37,10 @@ internal static class WebSocketCommand
         mode.AcceptOnlyFromAmong("feed", "ingest");
         var output = new Option<string>("--output", "-o") { Description = "Output format: text or json.", DefaultValueFactory = _ => "text" };
         output.AcceptOnlyFromAmong("text", "json");
-        clients.Validators.Add(r => AtLeast(r, 1));
-        slow.Validators.Add(r => AtLeast(r, 0));
-        sendRate.Validators.Add(r => AtLeast(r, 0));
-        size.Validators.Add(r => AtLeast(r, 0));
+        clients.RequireAtLeast(1);
+        slow.RequireAtLeast(0);
+        sendRate.RequireAtLeast(0);
+        size.RequireAtLeast(0);
 
         var command = new Command("ws", "Connect WebSocket clients, some of them slow, for a bounded time, and show per class of client what it received, what it missed, and how it was treated.")
         {
@@ -74,15 +74,6 @@ internal static class WebSocketCommand
             return results.Any(r => r.Error is not null) ? 1 : 0;
         });
         return command;
-    }
-
-    private static void AtLeast(System.CommandLine.Parsing.OptionResult r, int min)
-    {
-        int value = r.GetValueOrDefault<int>();
-        if (value < min)
-        {
-            r.AddError($"{r.Option.Name} must be at least {min} (was {value}).");
-        }
     }
 
     private static void Print(WebSocketLoadSettings settings, IReadOnlyList<WebSocketClientResult> results)
