@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.WebSockets;
 using System.Text;
+using System.Text.Unicode;
 using Backpressure.AspNetCore.WebSockets;
 using Backpressure.Queues;
 
@@ -59,7 +60,7 @@ internal sealed class FeedSession(WebSocket socket, WebSocketSessionRequest requ
     private async Task PublishAsync(WebSocketOutbox outbox)
     {
         CancellationToken closing = outbox.Closing;
-        string payload = new('x', request.PayloadBytes);
+        byte[] tail = Encoding.UTF8.GetBytes($",\"payload\":\"{new string('x', request.PayloadBytes)}\"}}");
         TimeSpan interval = TimeSpan.FromSeconds(1.0 / request.Rate);
         TimeSpan nap = interval > TimeSpan.FromMilliseconds(1) ? interval : TimeSpan.FromMilliseconds(1);
         long start = time.GetTimestamp();
@@ -71,7 +72,7 @@ internal sealed class FeedSession(WebSocket socket, WebSocketSessionRequest requ
             while (seq < due)
             {
                 seq++;
-                if (await outbox.SendAsync(Message(seq, payload), closing) == EnqueueOutcome.Closed)
+                if (await outbox.SendAsync(Message(seq, time.GetUtcNow().ToUnixTimeMilliseconds(), tail), closing) == EnqueueOutcome.Closed)
                 {
                     return;
                 }
@@ -81,9 +82,16 @@ internal sealed class FeedSession(WebSocket socket, WebSocketSessionRequest requ
         }
     }
 
-    private byte[] Message(long seq, string payload) => Encoding.UTF8.GetBytes(string.Create(
-        CultureInfo.InvariantCulture,
-        $"{{\"seq\":{seq},\"sent_at\":{time.GetUtcNow().ToUnixTimeMilliseconds()},\"payload\":\"{payload}\"}}"));
+    // Per message only the head varies; the payload is encoded once per session, and the head is written as UTF-8 directly.
+    private static byte[] Message(long seq, long sentAt, byte[] tail)
+    {
+        Span<byte> head = stackalloc byte[64];
+        Utf8.TryWrite(head, CultureInfo.InvariantCulture, $"{{\"seq\":{seq},\"sent_at\":{sentAt}", out int written);
+        var message = new byte[written + tail.Length];
+        head[..written].CopyTo(message);
+        tail.CopyTo(message.AsSpan(written));
+        return message;
+    }
 
     private async Task<bool> DiscardClientMessagesAsync(WebSocketOutbox outbox, CancellationToken aborted)
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
@@ -20,6 +21,8 @@ internal sealed class IngestSession(WebSocket socket, WebSocketSessionRequest re
 
     private static readonly byte[] PauseEvent = "{\"event\":\"flow.pause\",\"reason\":\"buffer full\"}"u8.ToArray();
     private static readonly byte[] ResumeEvent = "{\"event\":\"flow.resume\"}"u8.ToArray();
+    private static readonly byte[] MalformedEvent =
+        "{\"event\":\"error\",\"reason\":\"malformed message: expected a JSON object with an integer seq\"}"u8.ToArray();
 
     private long _pausedSince;
     private long _received;
@@ -100,8 +103,7 @@ internal sealed class IngestSession(WebSocket socket, WebSocketSessionRequest re
                 if (!TryReadSeq(message.Span, out long seq))
                 {
                     _malformed++;
-                    control.TrySend(Encoding.UTF8.GetBytes(
-                        "{\"event\":\"error\",\"reason\":\"malformed message: expected a JSON object with an integer seq\"}"));
+                    control.TrySend(MalformedEvent);
                     continue;
                 }
 
@@ -126,7 +128,8 @@ internal sealed class IngestSession(WebSocket socket, WebSocketSessionRequest re
 
                 if (outcome == EnqueueOutcome.Dropped && request.Policy == OverflowPolicy.DropNewest)
                 {
-                    control.TrySend(Encoding.UTF8.GetBytes($"{{\"event\":\"error\",\"reason\":\"queue full: message dropped\",\"seq\":{seq}}}"));
+                    control.TrySend(Encoding.UTF8.GetBytes(string.Create(
+                        CultureInfo.InvariantCulture, $"{{\"event\":\"error\",\"reason\":\"queue full: message dropped\",\"seq\":{seq}}}")));
                 }
             }
         }
@@ -194,19 +197,33 @@ internal sealed class IngestSession(WebSocket socket, WebSocketSessionRequest re
         }
     }
 
-    private byte[] Summary(MessageQueueStatistics stats) => Encoding.UTF8.GetBytes(
-        $"{{\"event\":\"summary\",\"received\":{_received},\"processed\":{Interlocked.Read(ref _processed)},\"dropped\":{stats.Dropped},\"malformed\":{_malformed},\"gaps\":{_gaps},\"pauses\":{stats.Pauses},\"resumes\":{stats.Resumes}}}");
+    private byte[] Summary(MessageQueueStatistics stats) => Encoding.UTF8.GetBytes(string.Create(
+        CultureInfo.InvariantCulture,
+        $"{{\"event\":\"summary\",\"received\":{_received},\"processed\":{Interlocked.Read(ref _processed)},\"dropped\":{stats.Dropped},\"malformed\":{_malformed},\"gaps\":{_gaps},\"pauses\":{stats.Pauses},\"resumes\":{stats.Resumes}}}"));
 
+    // Validates the whole message with the reader alone: a JsonDocument per message would allocate for nothing.
     private static bool TryReadSeq(ReadOnlySpan<byte> message, out long seq)
     {
         seq = 0;
+        bool found = false;
         try
         {
             var reader = new Utf8JsonReader(message);
-            using JsonDocument document = JsonDocument.ParseValue(ref reader);
-            return document.RootElement.ValueKind == JsonValueKind.Object
-                && document.RootElement.TryGetProperty("seq", out JsonElement value)
-                && value.TryGetInt64(out seq);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            while (reader.Read())
+            {
+                if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1 && reader.ValueTextEquals("seq"u8))
+                {
+                    reader.Read();
+                    found = reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out seq);
+                }
+            }
+
+            return found;
         }
         catch (JsonException)
         {
