@@ -6,8 +6,6 @@ namespace Backpressure.Cli.Tests;
 
 public sealed class WebSocketLoadRunnerTests
 {
-    private static Uri WebSocketUrl(RunningServer server, string path) => new UriBuilder(server.Url(path)) { Scheme = "ws" }.Uri;
-
     [Theory]
     [InlineData("drop-newest")]
     [InlineData("drop-oldest")]
@@ -18,7 +16,7 @@ public sealed class WebSocketLoadRunnerTests
         var settings = new WebSocketLoadSettings
         {
             // Three times faster than the server processes; a queue of 500 leaves 100 messages (a third of a second) of headroom above the high watermark for a pause in flight.
-            Url = WebSocketUrl(server, $"/ws/ingest?policy={policy}&queue=500&rate=100"),
+            Url = server.WebSocketUrl($"/ws/ingest?policy={policy}&queue=500&rate=100"),
             Ingest = true,
             Clients = 2,
             SendRate = 300,
@@ -46,7 +44,7 @@ public sealed class WebSocketLoadRunnerTests
         await using var server = await RunningServer.StartAsync("--Backpressure:WebSockets:MaxQueueBytes=4194304");
         var settings = new WebSocketLoadSettings
         {
-            Url = WebSocketUrl(server, "/ws/feed?policy=drop-oldest&queue=200&rate=300&size=16000"),
+            Url = server.WebSocketUrl("/ws/feed?policy=drop-oldest&queue=200&rate=300&size=16000"),
             Clients = 4,
             Slow = 1,
             ReadDelay = TimeSpan.FromMilliseconds(5),

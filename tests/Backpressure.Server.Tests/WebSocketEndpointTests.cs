@@ -26,7 +26,7 @@ public sealed class WebSocketEndpointTests
     {
         // A queue of 200 gives fast clients 400 ms of slack for a loaded test machine's hiccups.
         await using var server = await RunningServer.StartAsync([.. QuickLimits, "--Backpressure:WebSockets:MaxQueueBytes=2097152"]);
-        Uri url = WebSocketUrl(server, $"/ws/feed?policy={policy}&queue=200&rate=500&size=8000");
+        Uri url = server.WebSocketUrl($"/ws/feed?policy={policy}&queue=200&rate=500&size=8000");
         using var stalled = await ConnectAsync(url);
         var fast = Enumerable.Range(0, 9).Select(_ => ReadFeedAsync(url, TimeSpan.FromSeconds(6), TimeSpan.Zero)).ToList();
 
@@ -51,7 +51,7 @@ public sealed class WebSocketEndpointTests
         // TCP reopens a full receive window only once a good part of it is read, so a slow reader's sends stall in steps; the grace must outlast one step.
         await using var server = await RunningServer.StartAsync(
             [.. QuickLimits, "--Backpressure:WebSockets:SlowClientGracePeriod=00:00:05", "--Backpressure:WebSockets:MaxQueueBytes=4194304"]);
-        Uri url = WebSocketUrl(server, "/ws/feed?policy=drop-oldest&queue=200&rate=300&size=16000");
+        Uri url = server.WebSocketUrl("/ws/feed?policy=drop-oldest&queue=200&rate=300&size=16000");
 
         // A fresh in-process server and its clients stall together for a moment in their first second or two; the claim is about a warm server.
         await ReadFeedAsync(url, TimeSpan.FromSeconds(2), TimeSpan.Zero);
@@ -88,7 +88,7 @@ public sealed class WebSocketEndpointTests
         using var socket = new ClientWebSocket();
         socket.Options.CollectHttpResponseDetails = true;
 
-        await Assert.ThrowsAsync<WebSocketException>(() => socket.ConnectAsync(WebSocketUrl(server, path), CancellationToken.None));
+        await Assert.ThrowsAsync<WebSocketException>(() => socket.ConnectAsync(server.WebSocketUrl(path), CancellationToken.None));
 
         Assert.Equal(HttpStatusCode.BadRequest, socket.HttpStatusCode);
         using var plain = await server.Client.GetAsync(path);
@@ -100,7 +100,7 @@ public sealed class WebSocketEndpointTests
     public async Task Ingest_MalformedJsonGetsAnErrorEvent_AndTheConnectionGoesOn()
     {
         await using var server = await RunningServer.StartAsync(QuickLimits);
-        using var socket = await ConnectAsync(WebSocketUrl(server, "/ws/ingest?rate=1000"));
+        using var socket = await ConnectAsync(server.WebSocketUrl("/ws/ingest?rate=1000"));
 
         await SendTextAsync(socket, "{not json");
         JsonElement error = await ReceiveEventAsync(socket);
@@ -121,7 +121,7 @@ public sealed class WebSocketEndpointTests
     public async Task AMessageOverTheSizeLimit_ClosesTheConnectionWith1009(string path)
     {
         await using var server = await RunningServer.StartAsync([.. QuickLimits, "--Backpressure:WebSockets:MaxMessageBytes=1024"]);
-        using var socket = await ConnectAsync(WebSocketUrl(server, path + "?rate=1"));
+        using var socket = await ConnectAsync(server.WebSocketUrl(path + "?rate=1"));
 
         await SendTextAsync(socket, "{\"seq\":1,\"payload\":\"" + new string('x', 2000) + "\"}");
         WebSocketReceiveResult closing = await ReceiveUntilCloseAsync(socket);
@@ -134,7 +134,7 @@ public sealed class WebSocketEndpointTests
     public async Task Ingest_AClientThatKeepsSendingWhilePaused_GetsPauseThenIsDisconnectedWith1008()
     {
         await using var server = await RunningServer.StartAsync(QuickLimits);
-        using var socket = await ConnectAsync(WebSocketUrl(server, "/ws/ingest?policy=drop-oldest&queue=10&rate=10"));
+        using var socket = await ConnectAsync(server.WebSocketUrl("/ws/ingest?policy=drop-oldest&queue=10&rate=10"));
         var events = new List<string>();
         Task<WebSocketReceiveResult> reading = Task.Run(async () =>
         {
@@ -193,8 +193,6 @@ public sealed class WebSocketEndpointTests
     }
 
     private static WebSocketSessions Sessions(RunningServer server) => server.App.Services.GetRequiredService<WebSocketSessions>();
-
-    private static Uri WebSocketUrl(RunningServer server, string path) => new UriBuilder(server.Url(path)) { Scheme = "ws" }.Uri;
 
     private static async Task<ClientWebSocket> ConnectAsync(Uri url)
     {

@@ -33,6 +33,9 @@ internal sealed class RunningServer : IAsyncDisposable
 
     public Uri Url(string path) => new(BaseAddress, path);
 
+    /// <summary>The <c>ws://</c> address of <paramref name="path"/>.</summary>
+    public Uri WebSocketUrl(string path) => new UriBuilder(Url(path)) { Scheme = "ws" }.Uri;
+
     public PressureGauge Gauge(string name) => App.Services.GetRequiredKeyedService<PressureGauge>(name);
 
     public PressureGaugeStatistics GaugeStatistics(string name) => (PressureGaugeStatistics)Gauge(name).GetStatistics()!;
