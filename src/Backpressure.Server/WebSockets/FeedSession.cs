@@ -19,7 +19,7 @@ internal sealed class FeedSession(WebSocket socket, WebSocketSessionRequest requ
 
     public async Task RunAsync(WebSocketSessions sessions, CancellationToken aborted)
     {
-        using var outbox = new WebSocketOutbox(socket, OutboxOptions(limits, request), time);
+        using var outbox = new WebSocketOutbox(socket, limits.OutboxOptions(request.QueueLength, request.Policy), time);
         long id = sessions.Open(Endpoint, request.Policy, outbox.GetStatistics);
         bool tooBig = false;
         try
@@ -42,20 +42,6 @@ internal sealed class FeedSession(WebSocket socket, WebSocketSessionRequest requ
             sessions.Close(id, outbox.DisconnectedAsSlow, tooBig);
         }
     }
-
-    internal static WebSocketOutboxOptions OutboxOptions(WebSocketEndpointOptions limits, WebSocketSessionRequest request) => new()
-    {
-        Queue = new BoundedMessageQueueOptions
-        {
-            Capacity = request.QueueLength,
-            MaxBytes = limits.MaxQueueBytes,
-            OverflowPolicy = request.Policy,
-            HighWatermark = limits.HighWatermark,
-            LowWatermark = limits.LowWatermark,
-        },
-        SlowConsumerGracePeriod = limits.SlowClientGracePeriod,
-        CloseTimeout = limits.CloseTimeout,
-    };
 
     private async Task PublishAsync(WebSocketOutbox outbox)
     {

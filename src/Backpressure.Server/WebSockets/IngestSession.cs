@@ -32,17 +32,10 @@ internal sealed class IngestSession(WebSocket socket, WebSocketSessionRequest re
 
     public async Task RunAsync(WebSocketSessions sessions, CancellationToken aborted)
     {
-        var controlOptions = FeedSession.OutboxOptions(limits, request with { QueueLength = 256, Policy = OverflowPolicy.DropNewest });
-        using var control = new WebSocketOutbox(socket, controlOptions, time);
+        // Events to the client: few and small; if a client lets 256 pile up, it is not reading them anyway.
+        using var control = new WebSocketOutbox(socket, limits.OutboxOptions(256, OverflowPolicy.DropNewest), time);
         var inbox = new BoundedMessageQueue<IngestMessage>(
-            new BoundedMessageQueueOptions
-            {
-                Capacity = request.QueueLength,
-                MaxBytes = limits.MaxQueueBytes,
-                OverflowPolicy = request.Policy,
-                HighWatermark = limits.HighWatermark,
-                LowWatermark = limits.LowWatermark,
-            },
+            limits.QueueOptions(request.QueueLength, request.Policy),
             m => m.Size,
             signal =>
             {

@@ -1,3 +1,6 @@
+using Backpressure.AspNetCore.WebSockets;
+using Backpressure.Queues;
+
 namespace Backpressure.Server.WebSockets;
 
 /// <summary>
@@ -53,6 +56,24 @@ public sealed class WebSocketEndpointOptions
 
     /// <summary>The fill [0–1) at which a paused queue signals resume.</summary>
     public double LowWatermark { get; set; } = 0.4;
+
+    /// <summary>A connection's queue of <paramref name="capacity"/> messages under these limits.</summary>
+    public BoundedMessageQueueOptions QueueOptions(int capacity, OverflowPolicy policy) => new()
+    {
+        Capacity = capacity,
+        MaxBytes = MaxQueueBytes,
+        OverflowPolicy = policy,
+        HighWatermark = HighWatermark,
+        LowWatermark = LowWatermark,
+    };
+
+    /// <summary>A connection's outgoing queue and slow-client rule under these limits.</summary>
+    public WebSocketOutboxOptions OutboxOptions(int capacity, OverflowPolicy policy) => new()
+    {
+        Queue = QueueOptions(capacity, policy),
+        SlowConsumerGracePeriod = SlowClientGracePeriod,
+        CloseTimeout = CloseTimeout,
+    };
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first property that is out of range.</summary>
     public void Validate()
