@@ -52,6 +52,44 @@ internal static partial class CommandLineValues
             }
         });
 
+    /// <summary>A size such as <c>512</c>, <c>64KB</c> or <c>8MB</c>; KB and MB are binary (1024), as HTTP/2 windows are quoted.</summary>
+    public static bool TryParseBytes(string text, out long bytes)
+    {
+        bytes = 0;
+        Match match = BytesPattern().Match(text.Trim());
+        if (!match.Success || !long.TryParse(match.Groups["number"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out long number))
+        {
+            return false;
+        }
+
+        long unit = match.Groups["unit"].Value.ToUpperInvariant() switch
+        {
+            "" or "B" => 1,
+            "KB" or "KIB" or "K" => 1024,
+            _ => 1024 * 1024,
+        };
+        if (number > long.MaxValue / unit)
+        {
+            return false;
+        }
+
+        bytes = number * unit;
+        return true;
+    }
+
+    /// <summary>A byte-size option's value from <paramref name="least"/> to <paramref name="most"/>, or an error naming what was wrong.</summary>
+    public static int ParseBytes(ArgumentResult result, string name, int least, int most)
+    {
+        string text = result.Tokens[0].Value;
+        if (TryParseBytes(text, out long parsed) && parsed >= least && parsed <= most)
+        {
+            return (int)parsed;
+        }
+
+        result.AddError($"{name}: '{text}' is not a size from {least} to {most} bytes, such as 512, 64KB or 8MB");
+        return 0;
+    }
+
     public static bool TryParseHeader(string text, out KeyValuePair<string, string> header)
     {
         header = default;
@@ -76,4 +114,7 @@ internal static partial class CommandLineValues
 
     [GeneratedRegex(@"^(?<number>\d+(\.\d+)?)(?<unit>ms|s|m|h)?$", RegexOptions.CultureInvariant)]
     private static partial Regex DurationPattern();
+
+    [GeneratedRegex(@"^(?<number>\d+)\s*(?<unit>B|K|KB|KiB|M|MB|MiB)?$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    private static partial Regex BytesPattern();
 }

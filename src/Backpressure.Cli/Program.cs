@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Backpressure.Cli.Demo;
+using Backpressure.Cli.Grpc;
 using Backpressure.Cli.Load;
 using Backpressure.Cli.WebSockets;
 
@@ -8,6 +9,7 @@ var root = new RootCommand("bp: see backpressure happen. A hey-like load client 
     LoadCommand.Create(),
     DemoCommand.Create(),
     WebSocketCommand.Create(),
+    GrpcCommand.Create(),
 };
 ParseResult parse = root.Parse(args);
 if (parse.Errors.Count > 0)

@@ -1,5 +1,9 @@
 using Backpressure.AspNetCore;
+using System.Threading.RateLimiting;
+using Backpressure.Grpc;
+using Backpressure.Server.Grpc;
 using Backpressure.Server.WebSockets;
+using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -57,10 +61,13 @@ public static class ServerApplication
             Args = args,
             ContentRootPath = AppContext.BaseDirectory,
         });
-        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
-        {
-            builder.WebHost.UseUrls(DefaultUrls);
-        }
+        string urls = builder.Configuration[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } given ? given : DefaultUrls;
+        string[] httpUrls = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+        // The listeners are bound explicitly (see Listeners); clearing the URLs keeps Kestrel from warning that it ignores them.
+        builder.WebHost.UseUrls();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ApplicationServices.GetRequiredService<Listeners>()
+            .Configure(kestrel, httpUrls, kestrel.ApplicationServices.GetRequiredService<IOptions<GrpcEndpointOptions>>().Value));
 
         ConfigureServices(builder.Services, builder.Configuration);
         WebApplication app = builder.Build();
@@ -92,6 +99,7 @@ public static class ServerApplication
             new OptionsValidator<WebSocketEndpointOptions>("WebSocket endpoints", null, o => o.Validate()));
         services.AddOptions<WebSocketEndpointOptions>().Bind(configuration.GetSection(WebSocketEndpointOptions.Section)).ValidateOnStart();
         services.AddSingleton<WebSocketSessions>();
+        ConfigureGrpc(services, configuration);
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower);
 
         foreach (string gauge in AllGauges)
@@ -126,6 +134,31 @@ public static class ServerApplication
         });
     }
 
+    private static void ConfigureGrpc(IServiceCollection services, ConfigurationManager configuration)
+    {
+        services.AddSingleton<Listeners>();
+        services.AddSingleton<IValidateOptions<GrpcEndpointOptions>>(
+            new OptionsValidator<GrpcEndpointOptions>("gRPC endpoint", null, o => o.Validate()));
+        services.AddOptions<GrpcEndpointOptions>().Bind(configuration.GetSection(GrpcEndpointOptions.Section)).ValidateOnStart();
+
+        // One pressure gauge per method, as the HTTP endpoints have one per policy.
+        services.AddSingleton(provider =>
+        {
+            int limit = provider.GetRequiredService<IOptions<GrpcEndpointOptions>>().Value.MaxConcurrentCallsPerMethod;
+            TimeProvider time = provider.GetRequiredService<TimeProvider>();
+            return PartitionedRateLimiter.Create<string, string>(method => RateLimitPartition.Get(
+                method, _ => new PressureGauge(new PressureGaugeOptions { PermitLimit = limit }, time)));
+        });
+        services.AddSingleton<BackpressureInterceptor>();
+        services.AddSingleton<GrpcStreams>();
+        services.AddGrpc(o => o.Interceptors.Add<BackpressureInterceptor>());
+        services.AddOptions<GrpcServiceOptions>().Configure<IOptions<GrpcEndpointOptions>>((grpc, limits) =>
+        {
+            grpc.MaxReceiveMessageSize = limits.Value.MaxMessageBytes;
+            grpc.MaxSendMessageSize = limits.Value.MaxMessageBytes;
+        });
+    }
+
     private static void MapEndpoints(WebApplication app)
     {
         app.MapGet("/sync", (SeedWork work) => Done(work.RunBlocking()));
@@ -153,6 +186,7 @@ public static class ServerApplication
         }
 
         WebSocketEndpoints.Map(app);
+        app.MapGrpcService<FlowService>();
         app.MapGet("/stats", (IServiceProvider services) => ServerStatistics.Capture(services, AllGauges));
     }
 
@@ -170,11 +204,12 @@ public static class ServerApplication
         string gauges = string.Join(", ", AllGauges
             .Select(name => $"{name}={services.GetRequiredKeyedService<PressureGauge>(name).PermitLimit}"));
         var addresses = services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
-        string urls = string.Join(' ', addresses ?? []);
+        Uri grpc = services.GetRequiredService<Listeners>().GrpcAddress;
+        string urls = string.Join(' ', (addresses ?? []).Where(a => new Uri(a) != grpc));
         double holdMilliseconds = services.GetRequiredService<IOptions<SeedRequestOptions>>().Value.HoldTime.TotalMilliseconds;
         long availableMegabytes = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024);
         ServerLog.Started(
-            app.Logger, urls, work.MemoryPerCallMegabytes, work.CpuTime.TotalMilliseconds,
+            app.Logger, urls, grpc, work.MemoryPerCallMegabytes, work.CpuTime.TotalMilliseconds,
             work.IoTime.TotalMilliseconds, holdMilliseconds, gauges, availableMegabytes);
     }
 }

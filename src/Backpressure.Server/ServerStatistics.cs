@@ -1,14 +1,16 @@
 using System.Diagnostics;
 using System.Threading.RateLimiting;
+using Backpressure.Server.Grpc;
 using Backpressure.Server.WebSockets;
 
 namespace Backpressure.Server;
 
-/// <summary>The body of <c>GET /stats</c>: the seed work, every gauge, and the process's memory.</summary>
+/// <summary>The body of <c>GET /stats</c>: the seed work, every gauge, the WebSocket sessions, the gRPC calls, and the process's memory.</summary>
 public sealed record ServerStatistics(
     SeedWorkStatistics SeedWork,
     IReadOnlyDictionary<string, GaugeSnapshot> Gauges,
     WebSocketStatistics WebSockets,
+    GrpcStatistics Grpc,
     MemorySnapshot Memory)
 {
     internal static ServerStatistics Capture(IServiceProvider services, IEnumerable<string> gaugeNames)
@@ -22,6 +24,7 @@ public sealed record ServerStatistics(
             services.GetRequiredService<SeedWork>().GetStatistics(),
             gauges,
             services.GetRequiredService<WebSocketSessions>().GetStatistics(),
+            services.GetRequiredService<GrpcStreams>().GetStatistics(),
             new MemorySnapshot(process.WorkingSet64, process.PeakWorkingSet64, gc.HeapSizeBytes, gc.TotalCommittedBytes, gc.TotalAvailableMemoryBytes));
     }
 }

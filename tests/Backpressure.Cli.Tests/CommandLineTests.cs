@@ -17,6 +17,10 @@ public sealed class CommandLineTests
     [InlineData("demo --memory-limit 0", "--memory-limit must be at least 1")]
     [InlineData("load http://127.0.0.1:1/ --rate 10 --retry-after", "--rate cannot be combined with --retry-after")]
     [InlineData("load http://127.0.0.1:1/ --rate -1", "--rate must be zero or more")]
+    [InlineData("grpc subscribe http://127.0.0.1:1 --window 1KB", "--window: '1KB' is not a size from 65535")]
+    [InlineData("grpc subscribe http://127.0.0.1:1 --size lots", "--size: 'lots' is not a size")]
+    [InlineData("grpc upload ws://127.0.0.1:1", "malformed address 'ws://127.0.0.1:1'")]
+    [InlineData("grpc upload http://127.0.0.1:1 --read-delay 5ms", "--read-delay")]
     public async Task BadArguments_PrintAClearMessageAndExitNonZero_WithoutAStackTrace(string args, string expected)
     {
         var (exit, output, error) = await RunBp(args.Split(' ', StringSplitOptions.RemoveEmptyEntries));
@@ -38,6 +42,25 @@ public sealed class CommandLineTests
         Assert.Contains("[200]\t20 responses", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task GrpcSubscribe_AgainstAServer_PrintsWhatFlowControlDid()
+    {
+        await using var server = await RunningServer.StartAsync();
+
+        var (exit, output, _) = await RunBp(["grpc", "subscribe", server.GrpcAddress.ToString(), "-z", "1s", "--read-delay", "20ms", "--window", "64KB"]);
+
+        Assert.Equal(0, exit);
+        Assert.Contains("1 ran, 0 refused", output, StringComparison.Ordinal);
+        Assert.Contains("server's writes waited", output, StringComparison.Ordinal);
+    }
+
+    // bp runs from its own build folder: the copy in this project's folder has bp's dependency list but not every
+    // package it names, since this project takes those assemblies from the shared ASP.NET Core framework instead.
+    private static string BpPath => Path.Combine(
+        AppContext.BaseDirectory.Replace(
+            Path.Combine("tests", "Backpressure.Cli.Tests"), Path.Combine("src", "Backpressure.Cli"), StringComparison.Ordinal),
+        "bp.dll");
+
     private static async Task<(int Exit, string Output, string Error)> RunBp(string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
@@ -45,7 +68,7 @@ public sealed class CommandLineTests
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "bp.dll"));
+        start.ArgumentList.Add(BpPath);
         foreach (string arg in args)
         {
             start.ArgumentList.Add(arg);

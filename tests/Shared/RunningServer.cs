@@ -13,7 +13,8 @@ internal sealed class RunningServer : IAsyncDisposable
     private RunningServer(WebApplication app)
     {
         App = app;
-        BaseAddress = new Uri(app.Urls.First());
+        GrpcAddress = app.Services.GetRequiredService<Listeners>().GrpcAddress;
+        BaseAddress = new Uri(app.Urls.First(url => new Uri(url) != GrpcAddress));
         Client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
     }
 
@@ -23,10 +24,13 @@ internal sealed class RunningServer : IAsyncDisposable
 
     public HttpClient Client { get; }
 
+    /// <summary>The gRPC listener (cleartext HTTP/2), on an ephemeral port of its own.</summary>
+    public Uri GrpcAddress { get; }
+
     /// <summary>Starts the server with settings given as command-line overrides, such as <c>--SeedWork:IoTime=00:00:01</c>.</summary>
     public static async Task<RunningServer> StartAsync(params string[] settings)
     {
-        WebApplication app = ServerApplication.Build(["--urls", "http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning", .. settings]);
+        WebApplication app = ServerApplication.Build(["--urls", "http://127.0.0.1:0", "--Backpressure:Grpc:Url=http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning", .. settings]);
         await app.StartAsync();
         return new RunningServer(app);
     }

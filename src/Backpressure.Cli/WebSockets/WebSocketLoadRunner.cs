@@ -104,7 +104,10 @@ internal sealed class WebSocketLoadRunner(WebSocketLoadSettings settings, TimePr
         long sent = 0;
         string payload = new('x', settings.PayloadBytes);
         long start = time.GetTimestamp();
-        TimeSpan nextSend = TimeSpan.Zero;
+
+        // A burst of ten: timers are coarser than the interval at high rates, so a few sends may catch up,
+        // but after a pause the client goes on at its rate rather than bursting everything it missed.
+        Pacer? pacer = settings.SendRate > 0 ? new Pacer(settings.SendRate, 10, time) : null;
         try
         {
             while (time.GetElapsedTime(start) < settings.Duration && socket.State == WebSocketState.Open && !receiving.IsCompleted)
@@ -115,20 +118,10 @@ internal sealed class WebSocketLoadRunner(WebSocketLoadSettings settings, TimePr
                     continue;
                 }
 
-                if (settings.SendRate > 0)
+                if (pacer is not null && pacer.TakeDue(1) == 0)
                 {
-                    // A token bucket of ten: timers are coarser than the interval at high rates, so a few sends may catch up,
-                    // but after a pause the client goes on at its rate rather than bursting everything it missed.
-                    TimeSpan interval = TimeSpan.FromSeconds(1.0 / settings.SendRate);
-                    TimeSpan now = time.GetElapsedTime(start);
-                    TimeSpan wait = nextSend - now;
-                    if (wait > TimeSpan.Zero)
-                    {
-                        await Task.Delay(wait, time, hardStop.Token);
-                        continue;
-                    }
-
-                    nextSend = (nextSend > now - (10 * interval) ? nextSend : now - (10 * interval)) + interval;
+                    await pacer.NapAsync(hardStop.Token);
+                    continue;
                 }
 
                 byte[] message = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{{\"seq\":{sent + 1},\"payload\":\"{payload}\"}}"));

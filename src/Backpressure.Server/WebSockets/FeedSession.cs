@@ -47,25 +47,14 @@ internal sealed class FeedSession(WebSocket socket, WebSocketSessionRequest requ
     {
         CancellationToken closing = outbox.Closing;
         byte[] tail = Encoding.UTF8.GetBytes($",\"payload\":\"{new string('x', request.PayloadBytes)}\"}}");
-        TimeSpan interval = TimeSpan.FromSeconds(1.0 / request.Rate);
-        TimeSpan nap = interval > TimeSpan.FromMilliseconds(1) ? interval : TimeSpan.FromMilliseconds(1);
         // A feed is live data: after a stall (a blocked queue, a paused process) the schedule slips instead of
         // publishing the whole backlog at once, so no burst exceeds a tenth of a second's messages. Without this,
         // a one-second hiccup of the whole server would flood every queue, fast subscribers' included.
-        long burst = Math.Max(1, request.Rate / 10);
-        long start = time.GetTimestamp();
-        long slipped = 0;
+        var pacer = new Pacer(request.Rate, timeProvider: time);
         long seq = 0;
         while (!closing.IsCancellationRequested)
         {
-            long due = (long)(time.GetElapsedTime(start).TotalSeconds * request.Rate) - slipped;
-            if (due - seq > burst)
-            {
-                slipped += due - seq - burst;
-                due = seq + burst;
-            }
-
-            while (seq < due)
+            for (long due = pacer.TakeDue(); due > 0; due--)
             {
                 seq++;
                 if (await outbox.SendAsync(Message(seq, time.GetUtcNow().ToUnixTimeMilliseconds(), tail), closing) == EnqueueOutcome.Closed)
@@ -74,7 +63,7 @@ internal sealed class FeedSession(WebSocket socket, WebSocketSessionRequest requ
                 }
             }
 
-            await Task.Delay(nap, time, closing);
+            await pacer.NapAsync(closing);
         }
     }
 
