@@ -15,7 +15,7 @@ dotnet build src/Backpressure.Server -c Release --nologo -v quiet >/dev/null
 port=$((20000 + RANDOM % 20000))
 url="http://127.0.0.1:$port"
 taskset -c 0 dotnet src/Backpressure.Server/bin/Release/net10.0/Backpressure.Server.dll \
-  --urls "$url" --Logging:LogLevel:Default=Warning >/dev/null 2>&1 &
+  --urls "$url" --Backpressure:Grpc:Url=http://127.0.0.1:0 --Logging:LogLevel:Default=Warning >/dev/null 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -sf "$url/overhead/bare" >/dev/null && break; sleep 0.2; done

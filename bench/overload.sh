@@ -21,7 +21,7 @@ row() {
   local endpoint=$1 factor=$2
   local port=$((20000 + RANDOM % 20000)) url
   url="http://127.0.0.1:$port"
-  taskset -c 0 dotnet "$bin/Backpressure.Server.dll" --urls "$url" --Logging:LogLevel:Default=Warning >/dev/null 2>&1 &
+  taskset -c 0 dotnet "$bin/Backpressure.Server.dll" --urls "$url" --Backpressure:Grpc:Url=http://127.0.0.1:0 --Logging:LogLevel:Default=Warning >/dev/null 2>&1 &
   local server=$!
   for _ in $(seq 1 100); do curl -sf "$url/overhead/bare" >/dev/null && break; sleep 0.2; done
   local rate

@@ -16,7 +16,7 @@ dotnet build src/Backpressure.Cli -c Release --nologo -v quiet >/dev/null
 bin=src/Backpressure.Cli/bin/Release/net10.0
 
 port=$((20000 + RANDOM % 20000))
-taskset -c 0 dotnet "$bin/Backpressure.Server.dll" --urls "http://127.0.0.1:$port" --Logging:LogLevel:Default=Warning --Backpressure:WebSockets:MaxFeedRate=1000000 >/dev/null 2>&1 &
+taskset -c 0 dotnet "$bin/Backpressure.Server.dll" --urls "http://127.0.0.1:$port" --Backpressure:Grpc:Url=http://127.0.0.1:0 --Logging:LogLevel:Default=Warning --Backpressure:WebSockets:MaxFeedRate=1000000 >/dev/null 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/stats" >/dev/null && break; sleep 0.2; done

@@ -56,16 +56,18 @@ public static class ServerApplication
     /// <summary>Builds the application from command-line arguments, <c>appsettings.json</c> and the environment.</summary>
     public static WebApplication Build(string[] args)
     {
+        // The listeners are bound explicitly (see Listeners). The host reads --urls (or ASPNETCORE_URLS) once, as the
+        // builder is created, and Kestrel warns that it ignores them; so they are read here and a last, empty --urls
+        // (the command line outranks the environment) leaves the host none.
+        string urls = new ConfigurationBuilder().AddEnvironmentVariables("ASPNETCORE_").AddCommandLine(args).Build()[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } given
+            ? given
+            : DefaultUrls;
+        string[] httpUrls = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         WebApplicationBuilder builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
-            Args = args,
+            Args = [.. args, "--urls="],
             ContentRootPath = AppContext.BaseDirectory,
         });
-        string urls = builder.Configuration[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } given ? given : DefaultUrls;
-        string[] httpUrls = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-
-        // The listeners are bound explicitly (see Listeners); clearing the URLs keeps Kestrel from warning that it ignores them.
-        builder.WebHost.UseUrls();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ApplicationServices.GetRequiredService<Listeners>()
             .Configure(kestrel, httpUrls, kestrel.ApplicationServices.GetRequiredService<IOptions<GrpcEndpointOptions>>().Value));
 

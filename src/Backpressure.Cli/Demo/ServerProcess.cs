@@ -67,6 +67,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         {
             settings.ServerPath,
             "--urls", $"http://127.0.0.1:{port}",
+            "--Backpressure:Grpc:Url=http://127.0.0.1:0",
             $"--SeedWork:MemoryPerCallMegabytes={settings.MemoryPerCallMegabytes}",
             $"--SeedWork:CpuTime={settings.CpuTime:c}",
             $"--SeedWork:IoTime={settings.IoTime:c}",

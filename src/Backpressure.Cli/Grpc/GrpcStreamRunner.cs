@@ -64,13 +64,15 @@ internal sealed class GrpcStreamRunner(GrpcRunSettings settings, TimeProvider ti
                 }
             }
         }
+        catch (Exception e) when (e is RpcException or OperationCanceledException && deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // We ended the call at its deadline; the client reports that as Cancelled, or, when the cancellation
+            // races a read in progress, as Unavailable with an aborted request. Either way it is the normal end.
+            status = nameof(StatusCode.Cancelled);
+        }
         catch (RpcException e)
         {
             (status, detail, pushback) = Describe(e);
-        }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-        {
-            status = nameof(StatusCode.Cancelled);
         }
 
         return new GrpcStreamResult
