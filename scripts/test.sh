@@ -2,7 +2,8 @@
 # Runs the whole test suite: installs what the tests need, builds, and runs every test project.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh
+# redis-server: the Redis limiters are tested against a real one, started by the tests on a free port.
+scripts/bootstrap.sh redis-server
 dotnet build Backpressure.slnx -c Release --nologo -v quiet --no-restore
 # One test project at a time: the server and load tests measure delivery under load, and two of them sharing 2 cores
 # with each other starve both.

@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using System.Threading.RateLimiting;
+using Backpressure.RateLimiting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using StackExchange.Redis;
+
+namespace Backpressure.Redis.Tests;
+
+/// <summary>Redis killed and started again under live limiters, and a gauge holder's instance dying; real time, generous bounds.</summary>
+public sealed class RedisFaultTests(RedisServer redis) : IClassFixture<RedisServer>
+{
+    private static readonly FixedWindowLimiterOptions ThreeAnHour = new() { PermitLimit = 3, Window = TimeSpan.FromHours(1) };
+
+    [Fact]
+    public async Task FailOpen_WhileRedisIsDown_TheLocalLimiterDecides_TheOutageIsLoggedOnceAndCounted_AndLimitsAreSharedAgainWhenItIsBack()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var meters = services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        using var unavailable = new MetricCollector<long>(meters, "Backpressure", "backpressure.redis.unavailable");
+        var logger = new FakeLogger();
+        await using ConnectionMultiplexer connection = await WarmConnectionAsync();
+        var store = new RedisStore(connection, QuickOptions(RedisFailurePolicy.FailOpen), logger, meters);
+        using var limiter = new RedisFixedWindowLimiter(store, "open", ThreeAnHour);
+
+        int before = await CountAdmittedAsync(limiter, 3);
+        await redis.KillAsync();
+        var clock = Stopwatch.StartNew();
+        int during = await CountAdmittedAsync(limiter, 10);
+        TimeSpan tenDecisions = clock.Elapsed;
+        bool availableDuring = store.IsAvailable;
+        await redis.StartAsync();
+        bool back = await WaitUntilAsync(async () =>
+        {
+            using RateLimitLease probe = await limiter.AcquireAsync();
+            return store.IsAvailable;
+        });
+
+        Assert.Equal(3, before);
+        Assert.Equal(3, during);
+        Assert.False(availableDuring);
+        Assert.True(tenDecisions < TimeSpan.FromSeconds(10), $"ten decisions during the outage took {tenDecisions}");
+        Assert.True(back, "the store never saw Redis again");
+        Assert.Single(logger.Collector.GetSnapshot(), r => r.Level == LogLevel.Warning);
+        Assert.Contains(logger.Collector.GetSnapshot(), r => r.Level == LogLevel.Information && r.Message.Contains("available", StringComparison.Ordinal));
+        Assert.True(unavailable.GetMeasurementSnapshot().EvaluateAsCounter() >= 10);
+    }
+
+    [Fact]
+    public async Task FailClosed_WhileRedisIsDown_RefusesWithUnavailableAndTheProbeIntervalAsRetryAfter()
+    {
+        await using ConnectionMultiplexer connection = await WarmConnectionAsync();
+        var store = new RedisStore(connection, QuickOptions(RedisFailurePolicy.FailClosed));
+        using var limiter = new RedisFixedWindowLimiter(store, "closed", ThreeAnHour);
+        using var gauge = new RedisPressureGauge(store, "closed", new PressureGaugeOptions { PermitLimit = 5 });
+
+        await redis.KillAsync();
+        try
+        {
+            using RateLimitLease refused = await limiter.AcquireAsync();
+            using RateLimitLease attempted = limiter.AttemptAcquire();
+            using RateLimitLease gaugeRefused = await gauge.AcquireAsync();
+
+            foreach (RateLimitLease lease in new[] { refused, attempted, gaugeRefused })
+            {
+                Assert.False(lease.IsAcquired);
+                Assert.True(lease.TryGetMetadata(LimiterMetadata.Unavailable, out string? why) && why!.Contains("Redis", StringComparison.Ordinal));
+                Assert.True(lease.TryGetMetadata(MetadataName.RetryAfter, out TimeSpan retryAfter));
+                Assert.Equal(store.Options.ProbeInterval, retryAfter);
+            }
+        }
+        finally
+        {
+            await redis.StartAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Gauge_ALiveHolderKeepsItsPermitByRenewing_AndADeadOnesPermitFreesAfterItsLease()
+    {
+        var options = new RedisStoreOptions { KeyPrefix = $"fault{Guid.NewGuid():N}", GaugeLeaseTime = TimeSpan.FromMilliseconds(600), Timeout = TimeSpan.FromSeconds(2) };
+        var one = new PressureGaugeOptions { PermitLimit = 1 };
+        ConnectionMultiplexer holderConnection = await redis.ConnectAsync();
+        await using ConnectionMultiplexer otherConnection = await redis.ConnectAsync();
+        var holder = new RedisPressureGauge(new RedisStore(holderConnection, options), "one", one);
+        using var other = new RedisPressureGauge(new RedisStore(otherConnection, options), "one", one);
+
+        RateLimitLease held = await holder.AcquireAsync();
+        await Task.Delay(options.GaugeLeaseTime * 3);
+        using RateLimitLease whileRenewed = await other.AcquireAsync();
+
+        // The holder's instance dies: no renewal, no release; its lease is never disposed.
+        holder.Dispose();
+        await holderConnection.DisposeAsync();
+        using RateLimitLease rightAfter = await other.AcquireAsync();
+        var clock = Stopwatch.StartNew();
+        bool freed = await WaitUntilAsync(async () =>
+        {
+            using RateLimitLease attempt = await other.AcquireAsync();
+            return attempt.IsAcquired;
+        });
+
+        Assert.True(held.IsAcquired);
+        Assert.False(whileRenewed.IsAcquired);
+        Assert.False(rightAfter.IsAcquired);
+        Assert.True(freed, "the dead holder's permit never came back");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"the permit came back only after {clock.Elapsed}");
+    }
+
+    // A cold process's first script call (JIT, connection, EVAL of the script) can outlast a short timeout, which would start an outage early.
+    private async Task<ConnectionMultiplexer> WarmConnectionAsync()
+    {
+        ConnectionMultiplexer connection = await redis.ConnectAsync();
+        var patient = new RedisStore(connection, new RedisStoreOptions { KeyPrefix = $"warm{Guid.NewGuid():N}", Timeout = TimeSpan.FromSeconds(10) });
+        using var limiter = new RedisFixedWindowLimiter(patient, "warm", ThreeAnHour);
+        using RateLimitLease lease = await limiter.AcquireAsync();
+        Assert.True(lease.IsAcquired && patient.IsAvailable, "Redis did not answer the warm-up");
+        return connection;
+    }
+
+    private static RedisStoreOptions QuickOptions(RedisFailurePolicy policy) => new()
+    {
+        KeyPrefix = $"fault{Guid.NewGuid():N}",
+        FailurePolicy = policy,
+        Timeout = TimeSpan.FromMilliseconds(300),
+        ProbeInterval = TimeSpan.FromMilliseconds(200),
+    };
+
+    private static async Task<int> CountAdmittedAsync(RateLimiter limiter, int requests)
+    {
+        int admitted = 0;
+        for (int i = 0; i < requests; i++)
+        {
+            using RateLimitLease lease = await limiter.AcquireAsync();
+            admitted += lease.IsAcquired ? 1 : 0;
+        }
+
+        return admitted;
+    }
+
+    private static async Task<bool> WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        for (int i = 0; i < 150; i++)
+        {
+            if (await condition())
+            {
+                return true;
+            }
+
+            await Task.Delay(100);
+        }
+
+        return false;
+    }
+}

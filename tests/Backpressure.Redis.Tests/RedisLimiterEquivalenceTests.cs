@@ -1,0 +1,134 @@
+using System.Threading.RateLimiting;
+using Backpressure.RateLimiting;
+using Microsoft.Extensions.Time.Testing;
+using StackExchange.Redis;
+
+namespace Backpressure.Redis.Tests;
+
+/// <summary>
+/// Each script against the in-process limiter of the same kind, on the same seeded arrival schedule,
+/// both on one <see cref="FakeTimeProvider"/> (the Redis limiter on the application clock): the same
+/// admissions, and the same <c>RetryAfter</c> within the scripts' microsecond rounding.
+/// </summary>
+public sealed class RedisLimiterEquivalenceTests(RedisServer redis) : IClassFixture<RedisServer>, IAsyncLifetime
+{
+    private static readonly TimeSpan Rounding = TimeSpan.FromMicroseconds(2);
+    private readonly FakeTimeProvider _time = new();
+    private ConnectionMultiplexer _connection = null!;
+    private RedisStore _store = null!;
+
+    public async Task InitializeAsync()
+    {
+        _connection = await redis.ConnectAsync();
+        _store = new RedisStore(_connection, new RedisStoreOptions { Clock = RedisClock.Application, KeyPrefix = $"eq{Guid.NewGuid():N}" }, timeProvider: _time);
+    }
+
+    public async Task DisposeAsync() => await _connection.DisposeAsync();
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task TokenBucket_AdmitsWhatTheInProcessBucketAdmits(int seed)
+    {
+        var options = new TokenBucketLimiterOptions { TokenLimit = 5, TokensPerPeriod = 3, ReplenishmentPeriod = TimeSpan.FromSeconds(1) };
+        using var local = new TokenBucketLimiter(options, _time);
+        using var shared = new RedisTokenBucketLimiter(_store, "client", options);
+
+        await AssertSameDecisionsAsync(local, shared, seed, maxGap: TimeSpan.FromMilliseconds(400), maxPermits: 3);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task FixedWindow_AdmitsWhatTheInProcessWindowAdmits(int seed)
+    {
+        var options = new FixedWindowLimiterOptions { PermitLimit = 5, Window = TimeSpan.FromSeconds(1) };
+        using var local = new FixedWindowLimiter(options, _time);
+        using var shared = new RedisFixedWindowLimiter(_store, "client", options);
+
+        await AssertSameDecisionsAsync(local, shared, seed, maxGap: TimeSpan.FromMilliseconds(300), maxPermits: 2);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task SlidingWindow_AdmitsWhatTheInProcessWindowAdmits(int seed)
+    {
+        var options = new SlidingWindowLimiterOptions { PermitLimit = 6, Window = TimeSpan.FromSeconds(1), SegmentsPerWindow = 4 };
+        using var local = new SlidingWindowLimiter(options, _time);
+        using var shared = new RedisSlidingWindowLimiter(_store, "client", options);
+
+        await AssertSameDecisionsAsync(local, shared, seed, maxGap: TimeSpan.FromMilliseconds(200), maxPermits: 2);
+    }
+
+    [Fact]
+    public async Task LeakyBucket_GivesEachRequestTheNextTurn_AndRefusesWhenTheQueueIsFull()
+    {
+        var options = new LeakyBucketLimiterOptions { PermitsPerPeriod = 10, Period = TimeSpan.FromSeconds(1), QueueLimit = 2 };
+        using var shared = new RedisLeakyBucketLimiter(_store, "client", options);
+        IDatabase db = _connection.GetDatabase();
+
+        using RateLimitLease first = await shared.AcquireAsync();
+        Task<RateLimitLease> second = shared.AcquireAsync().AsTask();
+        await WaitForTurnAsync(db, shared.Key, TimeSpan.FromMilliseconds(100));
+        Task<RateLimitLease> third = shared.AcquireAsync().AsTask();
+        await WaitForTurnAsync(db, shared.Key, TimeSpan.FromMilliseconds(200));
+        using RateLimitLease fourth = await shared.AcquireAsync();
+        _time.Advance(TimeSpan.FromMilliseconds(100));
+        using RateLimitLease secondLease = await second;
+        bool thirdWaitsItsTurn = !third.IsCompleted;
+        _time.Advance(TimeSpan.FromMilliseconds(100));
+        using RateLimitLease thirdLease = await third;
+
+        Assert.True(first.IsAcquired);
+        Assert.True(secondLease.IsAcquired);
+        Assert.True(thirdWaitsItsTurn);
+        Assert.True(thirdLease.IsAcquired);
+        Assert.False(fourth.IsAcquired);
+        Assert.True(fourth.TryGetMetadata(MetadataName.RetryAfter, out TimeSpan retryAfter));
+        Assert.Equal(TimeSpan.FromMilliseconds(100), retryAfter);
+    }
+
+    private async Task AssertSameDecisionsAsync(RateLimiter local, RateLimiter shared, int seed, TimeSpan maxGap, int maxPermits)
+    {
+        var random = new Random(seed);
+        int admitted = 0, refused = 0;
+        for (int i = 0; i < 150; i++)
+        {
+            _time.Advance(TimeSpan.FromMicroseconds(random.NextInt64((long)maxGap.TotalMicroseconds)));
+            int permits = random.Next(1, maxPermits + 1);
+            using RateLimitLease expected = local.AttemptAcquire(permits);
+            using RateLimitLease actual = await shared.AcquireAsync(permits);
+
+            Assert.True(expected.IsAcquired == actual.IsAcquired, $"arrival {i} ({permits} permits): in-process {(expected.IsAcquired ? "admitted" : "refused")}, Redis did not");
+            if (!expected.IsAcquired)
+            {
+                Assert.True(expected.TryGetMetadata(MetadataName.RetryAfter, out TimeSpan want));
+                Assert.True(actual.TryGetMetadata(MetadataName.RetryAfter, out TimeSpan got), $"arrival {i}: the Redis refusal has no RetryAfter");
+                Assert.True((want - got).Duration() <= Rounding, $"arrival {i}: RetryAfter {got} from Redis, {want} in-process");
+            }
+
+            _ = expected.IsAcquired ? admitted++ : refused++;
+        }
+
+        // The schedule must exercise both answers, or the comparison proves little.
+        Assert.True(admitted > 20 && refused > 20, $"{admitted} admitted and {refused} refused");
+    }
+
+    private async Task WaitForTurnAsync(IDatabase db, RedisKey key, TimeSpan afterStart)
+    {
+        long expected = (long)(_time.GetUtcNow() - DateTimeOffset.UnixEpoch + afterStart).TotalMicroseconds;
+        for (int i = 0; i < 200; i++)
+        {
+            if ((long?)(double?)await db.StringGetAsync(key) == expected)
+            {
+                return;
+            }
+
+            await Task.Delay(10);
+        }
+
+        Assert.Fail($"the leaky bucket's last turn never reached {afterStart}");
+    }
+}
