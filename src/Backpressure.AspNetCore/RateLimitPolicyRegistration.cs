@@ -16,31 +16,55 @@ namespace Backpressure.AspNetCore;
 public static class RateLimitPolicyRegistration
 {
     /// <summary>A fixed-window policy: <c>PermitLimit</c> per <c>Window</c>, per client.</summary>
-    public static IServiceCollection AddFixedWindowPolicy(this IServiceCollection services, string name, IConfiguration configuration) =>
-        services.AddPolicy<FixedWindowLimiterOptions>(name, configuration, o => o.Validate(),
-            (o, time) => new FixedWindowLimiter(o, time), o => (o.PermitLimit, o.Window));
+    /// <param name="services">The services.</param>
+    /// <param name="name">The policy name endpoints refer to.</param>
+    /// <param name="configuration">The section holding the options.</param>
+    /// <param name="createForClient">Creates one client's limiter (services, options, client key); the in-process <see cref="FixedWindowLimiter"/> when null.</param>
+    public static IServiceCollection AddFixedWindowPolicy(
+        this IServiceCollection services, string name, IConfiguration configuration,
+        Func<IServiceProvider, FixedWindowLimiterOptions, string, RateLimiter>? createForClient = null) =>
+        services.AddPolicy(name, configuration, o => o.Validate(),
+            createForClient ?? ((sp, o, _) => new FixedWindowLimiter(o, sp.GetRequiredService<TimeProvider>())), o => (o.PermitLimit, o.Window));
 
     /// <summary>A sliding-window policy: <c>PermitLimit</c> within any <c>Window</c> at segment granularity, per client.</summary>
-    public static IServiceCollection AddSlidingWindowPolicy(this IServiceCollection services, string name, IConfiguration configuration) =>
-        services.AddPolicy<SlidingWindowLimiterOptions>(name, configuration, o => o.Validate(),
-            (o, time) => new SlidingWindowLimiter(o, time), o => (o.PermitLimit, o.Window));
+    /// <param name="services">The services.</param>
+    /// <param name="name">The policy name endpoints refer to.</param>
+    /// <param name="configuration">The section holding the options.</param>
+    /// <param name="createForClient">Creates one client's limiter (services, options, client key); the in-process <see cref="SlidingWindowLimiter"/> when null.</param>
+    public static IServiceCollection AddSlidingWindowPolicy(
+        this IServiceCollection services, string name, IConfiguration configuration,
+        Func<IServiceProvider, SlidingWindowLimiterOptions, string, RateLimiter>? createForClient = null) =>
+        services.AddPolicy(name, configuration, o => o.Validate(),
+            createForClient ?? ((sp, o, _) => new SlidingWindowLimiter(o, sp.GetRequiredService<TimeProvider>())), o => (o.PermitLimit, o.Window));
 
     /// <summary>A token-bucket policy: bursts of <c>TokenLimit</c>, refilled at <c>TokensPerPeriod</c> per <c>ReplenishmentPeriod</c>, per client.</summary>
-    public static IServiceCollection AddTokenBucketPolicy(this IServiceCollection services, string name, IConfiguration configuration) =>
-        services.AddPolicy<TokenBucketLimiterOptions>(name, configuration, o => o.Validate(),
-            (o, time) => new TokenBucketLimiter(o, time), o => (o.TokensPerPeriod, o.ReplenishmentPeriod));
+    /// <param name="services">The services.</param>
+    /// <param name="name">The policy name endpoints refer to.</param>
+    /// <param name="configuration">The section holding the options.</param>
+    /// <param name="createForClient">Creates one client's limiter (services, options, client key); the in-process <see cref="TokenBucketLimiter"/> when null.</param>
+    public static IServiceCollection AddTokenBucketPolicy(
+        this IServiceCollection services, string name, IConfiguration configuration,
+        Func<IServiceProvider, TokenBucketLimiterOptions, string, RateLimiter>? createForClient = null) =>
+        services.AddPolicy(name, configuration, o => o.Validate(),
+            createForClient ?? ((sp, o, _) => new TokenBucketLimiter(o, sp.GetRequiredService<TimeProvider>())), o => (o.TokensPerPeriod, o.ReplenishmentPeriod));
 
     /// <summary>A leaky-bucket policy: <c>PermitsPerPeriod</c> per <c>Period</c>, evenly spaced, with up to <c>QueueLimit</c> waiting, per client.</summary>
-    public static IServiceCollection AddLeakyBucketPolicy(this IServiceCollection services, string name, IConfiguration configuration) =>
-        services.AddPolicy<LeakyBucketLimiterOptions>(name, configuration, o => o.Validate(),
-            (o, time) => new LeakyBucketLimiter(o, time), o => (o.PermitsPerPeriod, o.Period));
+    /// <param name="services">The services.</param>
+    /// <param name="name">The policy name endpoints refer to.</param>
+    /// <param name="configuration">The section holding the options.</param>
+    /// <param name="createForClient">Creates one client's limiter (services, options, client key); the in-process <see cref="LeakyBucketLimiter"/> when null.</param>
+    public static IServiceCollection AddLeakyBucketPolicy(
+        this IServiceCollection services, string name, IConfiguration configuration,
+        Func<IServiceProvider, LeakyBucketLimiterOptions, string, RateLimiter>? createForClient = null) =>
+        services.AddPolicy(name, configuration, o => o.Validate(),
+            createForClient ?? ((sp, o, _) => new LeakyBucketLimiter(o, sp.GetRequiredService<TimeProvider>())), o => (o.PermitsPerPeriod, o.Period));
 
     private static IServiceCollection AddPolicy<TOptions>(
         this IServiceCollection services,
         string name,
         IConfiguration configuration,
         Action<TOptions> validate,
-        Func<TOptions, TimeProvider, RateLimiter> create,
+        Func<IServiceProvider, TOptions, string, RateLimiter> create,
         Func<TOptions, (long Quota, TimeSpan Window)> describe)
         where TOptions : class
     {
@@ -55,10 +79,9 @@ public static class RateLimitPolicyRegistration
         services.AddKeyedSingleton(name, (sp, _) =>
         {
             TOptions options = sp.GetRequiredService<IOptionsMonitor<TOptions>>().Get(name);
-            TimeProvider time = sp.GetRequiredService<TimeProvider>();
             var (quota, window) = describe(options);
             var limiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
-                RateLimitPartition.Get(ClientPartitionKey.From(context), _ => create(options, time)));
+                RateLimitPartition.Get(ClientPartitionKey.From(context), client => create(sp, options, client)));
             return new RateLimitPolicy(name, limiter, quota, (long)Math.Ceiling(window.TotalSeconds));
         });
         return services;

@@ -6,7 +6,7 @@ using Microsoft.Net.Http.Headers;
 namespace Backpressure.AspNetCore;
 
 /// <summary>
-/// Answers a refused request: <c>429 Too Many Requests</c> with, when the lease says how long to
+/// Answers a refused request: <c>429 Too Many Requests</c> (or <c>503</c> when the limiter could not decide) with, when the lease says how long to
 /// wait, <c>Retry-After</c> in whole seconds rounded up (RFC 9110 has no fractions, and rounding
 /// down would invite a retry that is refused again).
 /// </summary>
@@ -17,7 +17,8 @@ internal static class RateLimitRejection
     {
         Start(context, lease);
         context.Response.ContentType = "text/plain; charset=utf-8";
-        return context.Response.WriteAsync("Too many requests", context.RequestAborted);
+        return context.Response.WriteAsync(
+            lease.TryGetMetadata(LimiterMetadata.Unavailable, out string? why) ? $"Service unavailable: {why}" : "Too many requests", context.RequestAborted);
     }
 
     /// <summary>
@@ -28,13 +29,24 @@ internal static class RateLimitRejection
     {
         long? retryAfter = Start(context, lease);
         string reset = retryAfter?.ToString(CultureInfo.InvariantCulture) ?? "";
-        context.Response.Headers["RateLimit"] = retryAfter is null ? $"\"{policy.Name}\";r=0" : $"\"{policy.Name}\";r=0;t={reset}";
         var extensions = new Dictionary<string, object?> { ["policy"] = policy.Name };
         if (retryAfter is not null)
         {
             extensions["retryAfterSeconds"] = retryAfter;
         }
 
+        if (lease.TryGetMetadata(LimiterMetadata.Unavailable, out string? why))
+        {
+            return TypedResults.Problem(
+                    detail: retryAfter is null ? $"The rate limit '{policy.Name}' cannot be checked: {why}." : $"The rate limit '{policy.Name}' cannot be checked: {why}; retry after {reset} s.",
+                    statusCode: StatusCodes.Status503ServiceUnavailable,
+                    title: "Service Unavailable",
+                    type: "https://www.rfc-editor.org/rfc/rfc9110#section-15.6.4",
+                    extensions: extensions)
+                .ExecuteAsync(context);
+        }
+
+        context.Response.Headers["RateLimit"] = retryAfter is null ? $"\"{policy.Name}\";r=0" : $"\"{policy.Name}\";r=0;t={reset}";
         string detail = $"The rate limit '{policy.Name}' ({policy.Quota} per {policy.WindowSeconds} s) is used up";
         return TypedResults.Problem(
                 detail: retryAfter is null ? $"{detail}." : $"{detail}; retry after {reset} s.",
@@ -45,10 +57,16 @@ internal static class RateLimitRejection
             .ExecuteAsync(context);
     }
 
-    /// <summary>Sets the status and <c>Retry-After</c>; returns the seconds sent, or null when the lease had none.</summary>
+    /// <summary>
+    /// Sets the status and <c>Retry-After</c>; returns the seconds sent, or null when the lease had none.
+    /// A limiter that could not decide (its shared store is down and it fails closed) gets
+    /// <c>503</c>, not <c>429</c>: the client did nothing wrong.
+    /// </summary>
     private static long? Start(HttpContext context, RateLimitLease lease)
     {
-        context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+        context.Response.StatusCode = lease.TryGetMetadata(LimiterMetadata.Unavailable, out _)
+            ? StatusCodes.Status503ServiceUnavailable
+            : StatusCodes.Status429TooManyRequests;
         if (!lease.TryGetMetadata(MetadataName.RetryAfter, out TimeSpan delay))
         {
             return null;

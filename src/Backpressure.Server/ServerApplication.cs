@@ -1,6 +1,7 @@
 using Backpressure.AspNetCore;
 using System.Threading.RateLimiting;
 using Backpressure.Grpc;
+using Backpressure.Redis;
 using Backpressure.Server.Grpc;
 using Backpressure.Server.WebSockets;
 using Grpc.AspNetCore.Server;
@@ -109,11 +110,7 @@ public static class ServerApplication
             services.AddPressureGauge(gauge, configuration.GetSection($"Backpressure:Gauges:{gauge}"));
         }
 
-        IConfigurationSection limits = configuration.GetSection("Backpressure:RateLimits");
-        services.AddFixedWindowPolicy(RateLimits.FixedWindow, limits.GetSection(RateLimits.FixedWindow));
-        services.AddSlidingWindowPolicy(RateLimits.SlidingWindow, limits.GetSection(RateLimits.SlidingWindow));
-        services.AddTokenBucketPolicy(RateLimits.TokenBucket, limits.GetSection(RateLimits.TokenBucket));
-        services.AddLeakyBucketPolicy(RateLimits.LeakyBucket, limits.GetSection(RateLimits.LeakyBucket));
+        AddRateLimits(services, configuration);
 
         // The base library's own middleware and ConcurrencyLimiter, for the overhead comparison.
         int overheadLimit = configuration.GetValue<int>($"Backpressure:Gauges:{Gauges.Overhead}:PermitLimit");
@@ -134,6 +131,58 @@ public static class ServerApplication
                 c.QueueLimit = 0;
             });
         });
+    }
+
+    /// <summary>
+    /// The <c>/limited/*</c> policies, in-process by default; with <c>Backpressure:Store=redis</c> each
+    /// client's limiter is the Redis one of the same kind, so several instances share the limits.
+    /// </summary>
+    private static void AddRateLimits(IServiceCollection services, ConfigurationManager configuration)
+    {
+        var store = new RateLimitStoreOptions();
+        configuration.GetSection("Backpressure").Bind(store);
+        configuration.GetSection(RateLimitStoreOptions.RedisSection).Bind(store);
+        services.AddSingleton<IValidateOptions<RateLimitStoreOptions>>(
+            new OptionsValidator<RateLimitStoreOptions>("Rate-limit store", null, o => o.Validate()));
+        services.AddOptions<RateLimitStoreOptions>().Configure(o =>
+        {
+            o.Store = store.Store;
+            o.Configuration = store.Configuration;
+        }).ValidateOnStart();
+
+        IConfigurationSection limits = configuration.GetSection("Backpressure:RateLimits");
+        if (!store.UsesRedis)
+        {
+            services.AddFixedWindowPolicy(RateLimits.FixedWindow, limits.GetSection(RateLimits.FixedWindow));
+            services.AddSlidingWindowPolicy(RateLimits.SlidingWindow, limits.GetSection(RateLimits.SlidingWindow));
+            services.AddTokenBucketPolicy(RateLimits.TokenBucket, limits.GetSection(RateLimits.TokenBucket));
+            services.AddLeakyBucketPolicy(RateLimits.LeakyBucket, limits.GetSection(RateLimits.LeakyBucket));
+            return;
+        }
+
+        services.AddSingleton<IValidateOptions<RedisStoreOptions>>(new OptionsValidator<RedisStoreOptions>("Redis store", null, o => o.Validate()));
+        services.AddOptions<RedisStoreOptions>().Bind(configuration.GetSection(RateLimitStoreOptions.RedisSection)).ValidateOnStart();
+        services.AddSingleton<StackExchange.Redis.IConnectionMultiplexer>(sp =>
+        {
+            // Not aborting when Redis is down at start: the failure policy answers until it is reachable.
+            var options = StackExchange.Redis.ConfigurationOptions.Parse(sp.GetRequiredService<IOptions<RateLimitStoreOptions>>().Value.Configuration!);
+            options.AbortOnConnectFail = false;
+            return StackExchange.Redis.ConnectionMultiplexer.Connect(options);
+        });
+        services.AddSingleton(sp => new RedisStore(
+            sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(),
+            sp.GetRequiredService<IOptions<RedisStoreOptions>>().Value,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger<RedisStore>(),
+            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>(),
+            sp.GetRequiredService<TimeProvider>()));
+        services.AddFixedWindowPolicy(RateLimits.FixedWindow, limits.GetSection(RateLimits.FixedWindow),
+            (sp, o, client) => new RedisFixedWindowLimiter(sp.GetRequiredService<RedisStore>(), $"{RateLimits.FixedWindow}:{client}", o));
+        services.AddSlidingWindowPolicy(RateLimits.SlidingWindow, limits.GetSection(RateLimits.SlidingWindow),
+            (sp, o, client) => new RedisSlidingWindowLimiter(sp.GetRequiredService<RedisStore>(), $"{RateLimits.SlidingWindow}:{client}", o));
+        services.AddTokenBucketPolicy(RateLimits.TokenBucket, limits.GetSection(RateLimits.TokenBucket),
+            (sp, o, client) => new RedisTokenBucketLimiter(sp.GetRequiredService<RedisStore>(), $"{RateLimits.TokenBucket}:{client}", o));
+        services.AddLeakyBucketPolicy(RateLimits.LeakyBucket, limits.GetSection(RateLimits.LeakyBucket),
+            (sp, o, client) => new RedisLeakyBucketLimiter(sp.GetRequiredService<RedisStore>(), $"{RateLimits.LeakyBucket}:{client}", o));
     }
 
     private static void ConfigureGrpc(IServiceCollection services, ConfigurationManager configuration)

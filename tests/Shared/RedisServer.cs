@@ -3,11 +3,12 @@ using System.Net;
 using System.Net.Sockets;
 using StackExchange.Redis;
 
-namespace Backpressure.Redis.Tests;
+namespace Backpressure.Testing;
 
 /// <summary>
 /// A real <c>redis-server</c> (Debian's, installed by scripts/bootstrap.sh) on a free loopback port,
-/// with nothing persisted; stopped and started again on the same port by the fault tests.
+/// with nothing persisted; stopped and started again on the same port by the fault tests. Compiled
+/// into each test project that needs it.
 /// </summary>
 public sealed class RedisServer : IAsyncLifetime
 {

@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Backpressure.Server.Tests;
+
+/// <summary><c>Backpressure:Store=redis</c>: real server processes sharing a real Redis, and what a client sees when Redis is gone.</summary>
+public sealed class RedisStoreTests(RedisServer redis) : IClassFixture<RedisServer>
+{
+    [Fact]
+    public async Task ThreeServerProcesses_ShareOneClientsTokenBucket_AndAdmitExactlyItsTokensBetweenThem()
+    {
+        // One token an hour: nothing refills during the test, so exactly the 30 in the bucket are admitted in all.
+        string[] settings =
+        [
+            "--Backpressure:Store=redis", $"--Backpressure:Redis:Configuration={redis.Configuration}",
+            $"--Backpressure:Redis:KeyPrefix=procs{Guid.NewGuid():N}",
+            "--Backpressure:RateLimits:token-bucket:TokenLimit=30", "--Backpressure:RateLimits:token-bucket:TokensPerPeriod=1",
+            "--Backpressure:RateLimits:token-bucket:ReplenishmentPeriod=01:00:00",
+        ];
+        var servers = new List<ServerProcess>();
+        try
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                servers.Add(ServerProcess.Start(settings));
+            }
+
+            using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+            foreach (ServerProcess server in servers)
+            {
+                await server.WaitUntilReadyAsync(client);
+            }
+
+            var requests = servers.SelectMany(server => Enumerable.Range(0, 40).Select(_ => Task.Run(async () =>
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, server.Url("/limited/token-bucket"));
+                request.Headers.Add("X-Client-Id", "shared-client");
+                using HttpResponseMessage response = await client.SendAsync(request);
+                return response.StatusCode;
+            })));
+            HttpStatusCode[] statuses = await Task.WhenAll(requests);
+
+            Assert.Equal(30, statuses.Count(s => s == HttpStatusCode.OK));
+            Assert.Equal(90, statuses.Count(s => s == HttpStatusCode.TooManyRequests));
+        }
+        finally
+        {
+            foreach (ServerProcess server in servers)
+            {
+                server.Dispose();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task FailClosed_WithRedisUnreachable_AnswersAtOnceWith503AndRetryAfter_NotWith429()
+    {
+        await using var server = await RunningServer.StartAsync(
+            "--Backpressure:Store=redis", $"--Backpressure:Redis:Configuration=127.0.0.1:{UnusedPort()},connectTimeout=200",
+            "--Backpressure:Redis:FailurePolicy=FailClosed", "--Backpressure:Redis:Timeout=00:00:00.200", "--Backpressure:Redis:ProbeInterval=00:00:02");
+        var clock = Stopwatch.StartNew();
+
+        using HttpResponseMessage response = await server.Client.GetAsync("/limited/fixed-window");
+        string body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(2), response.Headers.RetryAfter?.Delta);
+        Assert.Contains("Redis", body, StringComparison.Ordinal);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"the refusal took {clock.Elapsed}");
+    }
+
+    [Fact]
+    public async Task FailOpen_WithRedisUnreachable_TheInstanceLimitsAlone()
+    {
+        await using var server = await RunningServer.StartAsync(
+            "--Backpressure:Store=redis", $"--Backpressure:Redis:Configuration=127.0.0.1:{UnusedPort()},connectTimeout=200",
+            "--Backpressure:Redis:Timeout=00:00:00.200", "--Backpressure:RateLimits:fixed-window:PermitLimit=3", "--Backpressure:RateLimits:fixed-window:Window=01:00:00");
+
+        var statuses = new List<HttpStatusCode>();
+        for (int i = 0; i < 5; i++)
+        {
+            using HttpResponseMessage response = await server.Client.GetAsync("/limited/fixed-window");
+            statuses.Add(response.StatusCode);
+        }
+
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests], statuses);
+    }
+
+    [Theory]
+    [InlineData("--Backpressure:Store=disk", "Backpressure:Store must be memory or redis")]
+    [InlineData("--Backpressure:Store=redis", "Backpressure:Redis:Configuration is required")]
+    public async Task ABadStoreSetting_StopsStartUp_NamingIt(string setting, string message)
+    {
+        var failure = await Record.ExceptionAsync(() => RunningServer.StartAsync(setting));
+
+        Assert.NotNull(failure);
+        Assert.Contains(message, failure.Message, StringComparison.Ordinal);
+    }
+
+    private static int UnusedPort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    /// <summary>The server's own assembly run as a separate process, as a second or third instance behind a load balancer would be.</summary>
+    private sealed class ServerProcess : IDisposable
+    {
+        private readonly Process _process;
+        private readonly int _port;
+
+        private ServerProcess(Process process, int port)
+        {
+            _process = process;
+            _port = port;
+        }
+
+        public static ServerProcess Start(string[] settings)
+        {
+            int port = UnusedPort();
+            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (string arg in new[]
+            {
+                Path.Combine(AppContext.BaseDirectory, "Backpressure.Server.dll"), "--urls", $"http://127.0.0.1:{port}",
+                "--Backpressure:Grpc:Url=http://127.0.0.1:0", "--Logging:LogLevel:Default=Warning",
+            }.Concat(settings))
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            var process = Process.Start(start)!;
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            return new ServerProcess(process, port);
+        }
+
+        public Uri Url(string path) => new($"http://127.0.0.1:{_port}{path}");
+
+        public async Task WaitUntilReadyAsync(HttpClient client)
+        {
+            for (int i = 0; i < 150; i++)
+            {
+                try
+                {
+                    using HttpResponseMessage response = await client.GetAsync(Url("/overhead/bare"));
+                    if (response.IsSuccessStatusCode)
+                    {
+                        return;
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                }
+
+                await Task.Delay(100);
+            }
+
+            throw new InvalidOperationException($"the server on port {_port} did not start within 15 s");
+        }
+
+        public void Dispose()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill();
+                _process.WaitForExit();
+            }
+
+            _process.Dispose();
+        }
+    }
+}
