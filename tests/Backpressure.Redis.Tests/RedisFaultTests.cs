@@ -37,12 +37,15 @@ public sealed class RedisFaultTests(RedisServer redis) : IClassFixture<RedisServ
             using RateLimitLease probe = await limiter.AcquireAsync();
             return store.IsAvailable;
         });
+        using RateLimitLease afterwards = await limiter.AcquireAsync();
+        bool sharedAgain = await connection.GetDatabase().KeyExistsAsync(limiter.Key);
 
         Assert.Equal(3, before);
         Assert.Equal(3, during);
         Assert.False(availableDuring);
         Assert.True(tenDecisions < TimeSpan.FromSeconds(10), $"ten decisions during the outage took {tenDecisions}");
         Assert.True(back, "the store never saw Redis again");
+        Assert.True(sharedAgain, "after the outage the window's count should be kept in Redis again");
         Assert.Single(logger.Collector.GetSnapshot(), r => r.Level == LogLevel.Warning);
         Assert.Contains(logger.Collector.GetSnapshot(), r => r.Level == LogLevel.Information && r.Message.Contains("available", StringComparison.Ordinal));
         Assert.True(unavailable.GetMeasurementSnapshot().EvaluateAsCounter() >= 10);

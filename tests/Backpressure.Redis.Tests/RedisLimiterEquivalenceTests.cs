@@ -90,6 +90,59 @@ public sealed class RedisLimiterEquivalenceTests(RedisServer redis) : IClassFixt
         Assert.Equal(TimeSpan.FromMilliseconds(100), retryAfter);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task LeakyBucket_ScriptGivesTheTurnsTheInProcessQueueGives(int seed)
+    {
+        var options = new LeakyBucketLimiterOptions { PermitsPerPeriod = 10, Period = TimeSpan.FromSeconds(1), QueueLimit = 3 };
+        using var local = new LeakyBucketLimiter(options, _time);
+        IDatabase db = _connection.GetDatabase();
+        RedisKey key = $"{{eq{Guid.NewGuid():N}:leaky}}";
+        var random = new Random(seed);
+        var waiting = new List<(Task<RateLimitLease> Local, DateTimeOffset Turn)>();
+        int atOnce = 0, queued = 0, refused = 0;
+        for (int i = 0; i < 150; i++)
+        {
+            // Bursts and lulls: quick arrivals fill the queue, long gaps drain it.
+            _time.Advance(TimeSpan.FromMicroseconds(random.NextInt64(random.Next(4) == 0 ? 600_000 : 40_000)));
+            foreach (var (task, turn) in waiting)
+            {
+                Assert.True(task.IsCompleted == (turn <= _time.GetUtcNow()), $"arrival {i}: an in-process waiter due at {turn:HH:mm:ss.ffffff} is {(task.IsCompleted ? "" : "not ")}done at {_time.GetUtcNow():HH:mm:ss.ffffff}");
+            }
+
+            waiting.RemoveAll(w => w.Local.IsCompleted);
+            Task<RateLimitLease> expected = local.AcquireAsync().AsTask();
+            long now = (long)(_time.GetUtcNow() - DateTimeOffset.UnixEpoch).TotalMicroseconds;
+            RedisDecision actual = await RedisScript.LeakyBucket.EvaluateAsync(db, [key], [now, 100_000, options.QueueLimit]);
+
+            // An in-process answer still pending when the script answered at once would wait on the fake clock forever.
+            Assert.True(actual.Admitted && actual.Microseconds > 0 || expected.IsCompleted, $"arrival {i}: the script answered at once, in-process is waiting");
+            if (!actual.Admitted)
+            {
+                using RateLimitLease lease = await expected;
+                Assert.False(lease.IsAcquired, $"arrival {i}: in-process admitted what the script refused");
+                Assert.True(lease.TryGetMetadata(MetadataName.RetryAfter, out TimeSpan want));
+                Assert.True((want - TimeSpan.FromMicroseconds(actual.Microseconds)).Duration() <= Rounding, $"arrival {i}: RetryAfter {actual.Microseconds} µs from the script, {want} in-process");
+                refused++;
+            }
+            else if (actual.Microseconds == 0)
+            {
+                using RateLimitLease lease = await expected;
+                Assert.True(lease.IsAcquired, $"arrival {i}: the script let it pass at once, in-process refused");
+                atOnce++;
+            }
+            else
+            {
+                Assert.False(expected.IsCompleted, $"arrival {i}: the script queued it for {actual.Microseconds} µs, in-process answered at once");
+                waiting.Add((expected, _time.GetUtcNow().AddTicks(actual.Microseconds * TimeSpan.TicksPerMicrosecond)));
+                queued++;
+            }
+        }
+
+        Assert.True(atOnce > 10 && queued > 10 && refused > 10, $"{atOnce} at once, {queued} queued, {refused} refused");
+    }
+
     private async Task AssertSameDecisionsAsync(RateLimiter local, RateLimiter shared, int seed, TimeSpan maxGap, int maxPermits)
     {
         var random = new Random(seed);

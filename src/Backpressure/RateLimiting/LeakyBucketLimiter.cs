@@ -139,34 +139,31 @@ public sealed class LeakyBucketLimiter : ClockedRateLimiter
 
     private void Drain()
     {
-        Waiter? leaving = null;
+        List<Waiter>? leaving = null;
         lock (Gate)
         {
-            // After Dispose the queue is empty, so this also ends draining.
-            if (_queue.First is not { } head)
-            {
-                return;
-            }
-
+            // Each waiter leaves at its turn, one interval after the one before it, not when the timer
+            // happens to fire: a late timer must not slow the rate, so every waiter whose turn has come
+            // leaves now, and the schedule stays where it was. After Dispose the queue is empty.
             long now = Now();
-            if (now >= _lastDeparture + _interval)
+            while (_queue.First is { } head && now >= _lastDeparture + _interval)
             {
                 _queue.RemoveFirst();
-                _lastDeparture = now;
-                leaving = head.Value;
+                _lastDeparture += _interval;
+                (leaving ??= []).Add(head.Value);
             }
 
-            if (_queue.Count > 0 || leaving is null)
+            if (_queue.Count > 0)
             {
                 ScheduleDrain(now);
             }
         }
 
-        if (leaving is not null)
+        foreach (Waiter waiter in leaving ?? [])
         {
-            leaving.Cancellation.Dispose();
+            waiter.Cancellation.Dispose();
             Count(admitted: true);
-            leaving.Completion.TrySetResult(RateLimitedLease.Granted);
+            waiter.Completion.TrySetResult(RateLimitedLease.Granted);
         }
     }
 

@@ -71,6 +71,22 @@ public sealed class RateLimiterTests
     }
 
     [Fact]
+    public async Task LeakyBucket_ALateDrainTimerDoesNotSlowTheRate_WaitersLeaveAtTheirTurnsNotWhenTheTimerFires()
+    {
+        using var limiter = new LeakyBucketLimiter(new LeakyBucketLimiterOptions { PermitsPerPeriod = 10, Period = TimeSpan.FromSeconds(1), QueueLimit = 3 }, _time);
+        using RateLimitLease first = await limiter.AcquireAsync();
+        var waiting = Enumerable.Range(0, 3).Select(_ => limiter.AcquireAsync().AsTask()).ToList();
+
+        // The timer fires 250 ms late: the turns at 100, 200 and (not yet) 300 ms are what count.
+        _time.Advance(TimeSpan.FromMilliseconds(250));
+        bool[] doneAt250 = [.. waiting.Select(t => t.IsCompleted)];
+        _time.Advance(TimeSpan.FromMilliseconds(50));
+
+        Assert.Equal([true, true, false], doneAt250);
+        Assert.All(await Task.WhenAll(waiting), lease => Assert.True(lease.IsAcquired));
+    }
+
+    [Fact]
     public async Task LeakyBucket_WhenTheQueueIsFull_RefusesAtOnceWithTheTimeUntilAPlaceFrees()
     {
         using var limiter = new LeakyBucketLimiter(new LeakyBucketLimiterOptions { PermitsPerPeriod = 10, QueueLimit = 1 }, _time);
