@@ -38,6 +38,9 @@ internal sealed class RedisScript
 
     public static RedisScript GaugeRenew { get; } = new("gauge_renew");
 
+    /// <summary>Every script, for loading them all at start-up.</summary>
+    public static IReadOnlyList<RedisScript> All { get; } = [TokenBucket, FixedWindow, SlidingWindow, LeakyBucket, GaugeAcquire, GaugeRelease, GaugeRenew];
+
     public string Name { get; }
 
     public string Text { get; }

@@ -112,6 +112,43 @@ public sealed class RedisStore
         }
     }
 
+    /// <summary>
+    /// Runs every script once, as a no-op on a key of its own, so each is cached in Redis and a cold
+    /// instance's first real checks are plain <c>EVALSHA</c>s that do not outlast the timeout (and
+    /// fall to the failure policy). <c>SCRIPT LOAD</c> would do the same but needs admin rights.
+    /// Call it at start-up. Returns false at once when the connection has no Redis, rather than
+    /// queue commands and hold start-up for a timeout; the failure policy covers the checks until Redis answers.
+    /// </summary>
+    /// <exception cref="RedisException">Redis failed while running the scripts.</exception>
+    public async Task<bool> WarmUpAsync(CancellationToken cancellationToken = default)
+    {
+        if (!Connection.IsConnected)
+        {
+            return false;
+        }
+
+        IDatabase database = Connection.GetDatabase();
+        RedisValue clock = ClockArgument();
+        (RedisScript Script, RedisValue[] Arguments)[] noOps =
+        [
+            (RedisScript.TokenBucket, [clock, 1, 1, 0]),
+            (RedisScript.FixedWindow, [clock, 1_000_000, 1, 0]),
+            (RedisScript.SlidingWindow, [clock, 1_000_000, 1, 1, 0]),
+            (RedisScript.LeakyBucket, [clock, 1, 0]),
+            (RedisScript.GaugeAcquire, [clock, "warm-up", 0, 1, 1]),
+            (RedisScript.GaugeRelease, [clock, "warm-up"]),
+            (RedisScript.GaugeRenew, [clock, 1]),
+        ];
+        foreach (var (script, arguments) in noOps)
+        {
+            // A key of each script's own: the scripts keep different types (string, hash, sorted set).
+            RedisKey[] keys = [Key("warm-up", script.Name, ":a"), Key("warm-up", script.Name, ":b")];
+            await script.EvaluateAsync(database, keys, arguments).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return true;
+    }
+
     /// <summary>During an outage, whether the next probe of Redis is due (without claiming it).</summary>
     internal bool IsProbeDue => Time.GetTimestamp() >= Volatile.Read(ref _nextProbe);
 

@@ -175,6 +175,7 @@ public static class ServerApplication
             sp.GetRequiredService<ILoggerFactory>().CreateLogger<RedisStore>(),
             sp.GetService<System.Diagnostics.Metrics.IMeterFactory>(),
             sp.GetRequiredService<TimeProvider>()));
+        services.AddHostedService<RedisWarmUp>();
         services.AddFixedWindowPolicy(RateLimits.FixedWindow, limits.GetSection(RateLimits.FixedWindow),
             (sp, o, client) => new RedisFixedWindowLimiter(sp.GetRequiredService<RedisStore>(), $"{RateLimits.FixedWindow}:{client}", o));
         services.AddSlidingWindowPolicy(RateLimits.SlidingWindow, limits.GetSection(RateLimits.SlidingWindow),

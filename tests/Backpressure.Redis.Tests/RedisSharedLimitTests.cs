@@ -132,6 +132,25 @@ public sealed class RedisSharedLimitTests(RedisServer redis) : IClassFixture<Red
         Assert.True(known.TryGetMetadata(MetadataName.RetryAfter, out TimeSpan retryAfter) && retryAfter > TimeSpan.Zero);
     }
 
+    [Fact]
+    public async Task WarmUp_LoadsEveryScript_AndAScriptRedisForgotIsSentAgain()
+    {
+        await using ConnectionMultiplexer admin = await ConnectionMultiplexer.ConnectAsync($"{redis.Configuration},allowAdmin=true");
+        var store = new RedisStore(admin, new RedisStoreOptions { KeyPrefix = _prefix });
+        IServer server = admin.GetServers().Single();
+        await server.ScriptFlushAsync();
+
+        bool warmed = await store.WarmUpAsync();
+        bool[] loaded = await Task.WhenAll(RedisScript.All.Select(s => server.ScriptExistsAsync(s.Text)));
+        await server.ScriptFlushAsync();
+        using var limiter = new RedisFixedWindowLimiter(store, "forgotten", new FixedWindowLimiterOptions { PermitLimit = 1, Window = TimeSpan.FromHours(1) });
+        using RateLimitLease afterFlush = await limiter.AcquireAsync();
+
+        Assert.True(warmed);
+        Assert.All(loaded, Assert.True);
+        Assert.True(afterFlush.IsAcquired && store.IsAvailable, "NOSCRIPT should be answered by sending the script, not by the failure policy");
+    }
+
     private IEnumerable<RedisStore> Stores(TimeProvider? time = null) => _connections.Select(c => new RedisStore(
         c, new RedisStoreOptions { KeyPrefix = _prefix, Clock = time is null ? RedisClock.Server : RedisClock.Application, Timeout = TimeSpan.FromSeconds(5) },
         timeProvider: time));

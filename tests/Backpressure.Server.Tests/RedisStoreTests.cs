@@ -15,6 +15,8 @@ public sealed class RedisStoreTests(RedisServer redis) : IClassFixture<RedisServ
         [
             "--Backpressure:Store=redis", $"--Backpressure:Redis:Configuration={redis.Configuration}",
             $"--Backpressure:Redis:KeyPrefix=procs{Guid.NewGuid():N}",
+            // Three processes start at once on two cores: a check slower than the usual 250 ms would fall to the (local) failure policy.
+            "--Backpressure:Redis:Timeout=00:00:03",
             "--Backpressure:RateLimits:token-bucket:TokenLimit=30", "--Backpressure:RateLimits:token-bucket:TokensPerPeriod=1",
             "--Backpressure:RateLimits:token-bucket:ReplenishmentPeriod=01:00:00",
         ];
