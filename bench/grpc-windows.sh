@@ -6,6 +6,7 @@
 # Usage: bench/grpc-windows.sh [SECONDS=5] [ROUNDS=3] [SIZE=16KB]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/common.sh
 seconds=${1:-5}
 rounds=${2:-3}
 size=${3:-16KB}
@@ -40,18 +41,17 @@ for r in $(seq 1 "$rounds"); do
   done
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 out=$(mktemp)
 base=$(echo "${mibs[64KB]}" | median)
 {
-  echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)) with \`bench/grpc-windows.sh $seconds $rounds $size\`:"
+  echo "$(measured_on) with \`bench/grpc-windows.sh $seconds $rounds $size\`:"
   echo "one \`Subscribe\` stream of $size messages as fast as flow control allows, a reader that never pauses, server on core 0, \`bp grpc subscribe\` on core 1, $rounds interleaved rounds of $seconds s after a warm-up."
   echo
   echo "| reader's window | MiB/s per round | median MiB/s | median msg/s | vs 64 KiB | server's writes waiting on the window (% of time) |"
   echo "|---:|---|---:|---:|---:|---|"
   for w in "${windows[@]}"; do
     m=$(echo "${mibs[$w]}" | median)
-    printf '| %s | %s | %s | %s | %s | %s |\n' "$w" "$(echo ${mibs[$w]} | sed 's/ / · /g')" "$m" "$(echo "${msgs[$w]}" | median)" \
+    printf '| %s | %s | %s | %s | %s | %s |\n' "$w" "$(dots "${mibs[$w]}")" "$m" "$(echo "${msgs[$w]}" | median)" \
       "$(echo "$m $base" | awk '{printf "%.2f×", $1/$2}')" "$(echo ${waits[$w]} | sed 's/ / · /g')"
   done
 } > "$out"

@@ -6,6 +6,7 @@
 # Usage: bench/http-overhead.sh [SECONDS=10] [ROUNDS=5]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/common.sh
 seconds=${1:-10}
 rounds=${2:-5}
 connections=32
@@ -35,11 +36,10 @@ for r in $(seq 1 "$rounds"); do
   done
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 bare=$(echo "${results[bare]}" | median)
 out=$(mktemp)
 {
-  echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)) with \`bench/http-overhead.sh $seconds $rounds\`:"
+  echo "$(measured_on) with \`bench/http-overhead.sh $seconds $rounds\`:"
   echo "Release build, server pinned to core 0, \`wrk -t1 -c$connections\` pinned to core 1, $rounds interleaved rounds of $seconds s after 30 s of warm-up."
   echo
   echo "| endpoint | requests/s per round | median | vs bare |"

@@ -5,6 +5,7 @@
 #   bench/micro.sh rate-limiters '*RateLimiterBenchmarks*' (about four minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/common.sh
 section=$1 filter=$2
 scripts/bootstrap.sh
 out=$(mktemp -d)
@@ -12,7 +13,7 @@ dotnet run -c Release --project bench/Backpressure.Benchmarks -- \
   --filter "$filter" --warmupCount 3 --iterationCount 10 --launchCount 1 \
   --exporters github --artifacts "$out" >"$out/run.log" 2>&1 || { tail -50 "$out/run.log"; exit 1; }
 {
-  echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)) with \`bench/micro.sh $section '$filter'\`."
+  echo "$(measured_on) with \`bench/micro.sh $section '$filter'\`."
   for report in "$out"/results/*-report-github.md; do
     echo
     echo "#### $(basename "$report" -report-github.md | sed 's/.*\.//')"

@@ -7,6 +7,7 @@
 # Usage: bench/overload.sh [SECONDS=8]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/common.sh
 seconds=${1:-8}
 scripts/bootstrap.sh jq curl
 dotnet build src/Backpressure.Cli -c Release --nologo -v quiet >/dev/null
@@ -37,7 +38,7 @@ row() {
 }
 
 {
-  echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)) with \`bench/overload.sh $seconds\`:"
+  echo "$(measured_on) with \`bench/overload.sh $seconds\`:"
   echo "capacity = gauge limit $limit / service time ${service_ms} ms = $capacity calls/s; open-loop load for $seconds s per row, latencies from each request's due time, a fresh server per row."
   echo
   echo "| endpoint | offered | offered/s | goodput/s | of capacity | p50 ok ms | p99 ok ms | max ok ms | p99 429 ms | 429 | errors | timeouts | peak WS MiB |"

@@ -7,6 +7,7 @@
 # docs/benchmarks.md. Usage: bench/redis.sh [SECONDS=5] [ROUNDS=3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/common.sh
 seconds=${1:-5}
 rounds=${2:-3}
 scripts/bootstrap.sh redis-server wrk curl
@@ -55,11 +56,9 @@ for r in $(seq 1 "$rounds"); do
   done
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-dots() { echo $1 | sed 's/ / · /g'; }
 out=$(mktemp)
 {
-  echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)) with \`bench/redis.sh $seconds $rounds\`, Redis $(redis-server --version | grep -o 'v=[0-9.]*' | cut -d= -f2) on loopback:"
+  echo "$(measured_on) with \`bench/redis.sh $seconds $rounds\`, Redis $(redis-server --version | grep -o 'v=[0-9.]*' | cut -d= -f2) on loopback:"
   echo "harness and server on core 0, \`redis-server\` and \`wrk\` on core 1, $rounds interleaved rounds of $seconds s."
   echo
   echo "| concurrent callers | checks/s per round | median checks/s | median p50 (µs) | median p99 (µs) |"

@@ -6,6 +6,7 @@
 # Usage: bench/websocket-fanout.sh [SECONDS=8] [ROUNDS=3] [PAYLOAD=64] [TOTAL=200000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/common.sh
 seconds=${1:-8}
 rounds=${2:-3}
 payload=${3:-64}
@@ -42,10 +43,9 @@ for r in $(seq 1 "$rounds"); do
   done
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 out=$(mktemp)
 {
-  echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)) with \`bench/websocket-fanout.sh $seconds $rounds $payload $total\`:"
+  echo "$(measured_on) with \`bench/websocket-fanout.sh $seconds $rounds $payload $total\`:"
   echo "server on core 0, \`bp ws\` on core 1, $total messages/s offered in all (split over the clients), payload $payload bytes, queue 1000 drop-oldest, $rounds interleaved rounds of $seconds s after a 10 s warm-up."
   echo
   echo "| clients | delivered msg/s (all clients) per round | median | share of offered | messages lost to drop-oldest per round |"

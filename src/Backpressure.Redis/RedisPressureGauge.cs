@@ -30,9 +30,7 @@ public sealed class RedisPressureGauge : RateLimiter
     private PressureGauge? _fallback;
     private long _next;
     private long _idleSince;
-    private long _remaining;
-    private long _admitted;
-    private long _refused;
+    private readonly LeaseCounters _counters;
     private bool _disposed;
 
     /// <summary>Creates the gauge.</summary>
@@ -50,7 +48,7 @@ public sealed class RedisPressureGauge : RateLimiter
         _options = options;
         _keys = [store.Key("gauge", name, ":holders"), store.Key("gauge", name, ":holding")];
         _leaseMicroseconds = (long)store.Options.GaugeLeaseTime.TotalMicroseconds;
-        _remaining = options.PermitLimit;
+        _counters = new LeaseCounters(options.PermitLimit);
         _idleSince = store.Time.GetTimestamp();
     }
 
@@ -68,21 +66,15 @@ public sealed class RedisPressureGauge : RateLimiter
 
     /// <inheritdoc />
     /// <remarks><c>CurrentAvailablePermits</c> is what Redis said at this instance's last acquire.</remarks>
-    public override RateLimiterStatistics? GetStatistics() => new()
-    {
-        CurrentAvailablePermits = Math.Max(0, Volatile.Read(ref _remaining)),
-        CurrentQueuedCount = 0,
-        TotalSuccessfulLeases = Volatile.Read(ref _admitted),
-        TotalFailedLeases = Volatile.Read(ref _refused),
-    };
+    public override RateLimiterStatistics? GetStatistics() => _counters.Statistics();
 
     /// <inheritdoc />
     protected override RateLimitLease AttemptAcquireCore(int permitCount)
     {
         CheckPermits(permitCount);
-        if (!_store.IsAvailable && !_store.IsProbeDue)
+        if (_store.DecideDuringOutage(permitCount, Fallback) is { } policy)
         {
-            return Count(_store.Options.FailurePolicy == RedisFailurePolicy.FailClosed ? _store.Unavailable() : Fallback().AttemptAcquire(permitCount));
+            return Count(policy);
         }
 
         return RedisLease.Undecided;
@@ -111,15 +103,10 @@ public sealed class RedisPressureGauge : RateLimiter
         if (answer is not { } decision)
         {
             ReleaseInRedis(holder);
-            if (_store.Options.FailurePolicy == RedisFailurePolicy.FailClosed)
-            {
-                return Count(_store.Unavailable());
-            }
-
-            return Count(await Fallback().AcquireAsync(permitCount, cancellationToken).ConfigureAwait(false));
+            return Count(await _store.DecideWithoutRedisAsync(permitCount, Fallback, cancellationToken).ConfigureAwait(false));
         }
 
-        Volatile.Write(ref _remaining, decision.Remaining);
+        _counters.Available(decision.Remaining);
         if (!decision.Admitted)
         {
             return Count(RedisLease.Refused(TimeSpan.FromMicroseconds(decision.Microseconds)));
@@ -156,7 +143,7 @@ public sealed class RedisPressureGauge : RateLimiter
         ObjectDisposedException.ThrowIf(_disposed, this);
     }
 
-    private PressureGauge Fallback()
+    private RateLimiter Fallback()
     {
         lock (_gate)
         {
@@ -200,11 +187,7 @@ public sealed class RedisPressureGauge : RateLimiter
     private void ReleaseInRedis(string holder) =>
         _ = _store.TryRunAsync(RedisScript.GaugeRelease, _keys, [_store.ClockArgument(), holder]);
 
-    private RateLimitLease Count(RateLimitLease lease)
-    {
-        Interlocked.Increment(ref lease.IsAcquired ? ref _admitted : ref _refused);
-        return lease;
-    }
+    private RateLimitLease Count(RateLimitLease lease) => _counters.Count(lease);
 
     /// <summary>A permit held in Redis; returned once, on the first dispose.</summary>
     private sealed class HolderLease(RedisPressureGauge gauge, string holder) : RateLimitLease

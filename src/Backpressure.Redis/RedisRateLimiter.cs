@@ -36,9 +36,7 @@ public abstract class RedisRateLimiter : RateLimiter
     private long _lastUsed;
     private long _refusedUntil;
     private int _refusedPermits = int.MaxValue;
-    private long _remaining;
-    private long _admitted;
-    private long _refused;
+    private readonly LeaseCounters _counters;
     private bool _disposed;
 
     private protected RedisRateLimiter(
@@ -52,7 +50,7 @@ public abstract class RedisRateLimiter : RateLimiter
         _parameters = parameters;
         _createFallback = createFallback;
         MaxPermits = maxPermits;
-        _remaining = maxPermits;
+        _counters = new LeaseCounters(maxPermits);
         _lastUsed = store.Time.GetTimestamp();
     }
 
@@ -67,21 +65,15 @@ public abstract class RedisRateLimiter : RateLimiter
 
     /// <inheritdoc />
     /// <remarks><c>CurrentAvailablePermits</c> is what Redis said at this instance's last check.</remarks>
-    public override RateLimiterStatistics? GetStatistics() => new()
-    {
-        CurrentAvailablePermits = Math.Max(0, Volatile.Read(ref _remaining)),
-        CurrentQueuedCount = 0,
-        TotalSuccessfulLeases = Volatile.Read(ref _admitted),
-        TotalFailedLeases = Volatile.Read(ref _refused),
-    };
+    public override RateLimiterStatistics? GetStatistics() => _counters.Statistics();
 
     /// <inheritdoc />
     protected override RateLimitLease AttemptAcquireCore(int permitCount)
     {
         CheckPermits(permitCount);
-        if (!_store.IsAvailable && !_store.IsProbeDue)
+        if (_store.DecideDuringOutage(permitCount, Fallback) is { } policy)
         {
-            return Count(_store.Options.FailurePolicy == RedisFailurePolicy.FailClosed ? _store.Unavailable() : Fallback().AttemptAcquire(permitCount));
+            return Count(policy);
         }
 
         // Not counted: it is not a decision, only "ask asynchronously" (and, during an outage, "probe Redis").
@@ -101,10 +93,10 @@ public abstract class RedisRateLimiter : RateLimiter
             .ConfigureAwait(false);
         if (answer is not { } decision)
         {
-            return Count(await WithoutRedisAsync(permitCount, cancellationToken).ConfigureAwait(false));
+            return Count(await _store.DecideWithoutRedisAsync(permitCount, Fallback, cancellationToken).ConfigureAwait(false));
         }
 
-        Volatile.Write(ref _remaining, decision.Remaining);
+        _counters.Available(decision.Remaining);
         if (!decision.Admitted)
         {
             TimeSpan retryAfter = TimeSpan.FromMicroseconds(decision.Microseconds);
@@ -182,16 +174,6 @@ public abstract class RedisRateLimiter : RateLimiter
         }
     }
 
-    private ValueTask<RateLimitLease> WithoutRedisAsync(int permitCount, CancellationToken cancellationToken)
-    {
-        if (_store.Options.FailurePolicy == RedisFailurePolicy.FailClosed)
-        {
-            return ValueTask.FromResult(_store.Unavailable());
-        }
-
-        return Fallback().AcquireAsync(permitCount, cancellationToken);
-    }
-
     private RateLimiter Fallback()
     {
         lock (_gate)
@@ -201,9 +183,5 @@ public abstract class RedisRateLimiter : RateLimiter
         }
     }
 
-    private RateLimitLease Count(RateLimitLease lease)
-    {
-        Interlocked.Increment(ref lease.IsAcquired ? ref _admitted : ref _refused);
-        return lease;
-    }
+    private RateLimitLease Count(RateLimitLease lease) => _counters.Count(lease);
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Threading.RateLimiting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
@@ -61,8 +62,22 @@ public sealed class RedisStore
     internal TimeProvider Time { get; }
 
     /// <summary>The refusal a fail-closed limiter gives during an outage: retry once the next probe may have found Redis back.</summary>
-    internal System.Threading.RateLimiting.RateLimitLease Unavailable() =>
+    internal RateLimitLease Unavailable() =>
         RedisLease.Unavailable(Options.ProbeInterval, "the shared rate-limit store (Redis) is unavailable");
+
+    /// <summary>
+    /// <c>AttemptAcquire</c> during an outage with no probe due: the failure policy's answer at once
+    /// (the in-process <paramref name="fallback"/>'s, or a refusal). Null otherwise: the caller goes on.
+    /// </summary>
+    internal RateLimitLease? DecideDuringOutage(int permitCount, Func<RateLimiter> fallback) =>
+        IsAvailable || IsProbeDue ? null
+        : Options.FailurePolicy == RedisFailurePolicy.FailClosed ? Unavailable() : fallback().AttemptAcquire(permitCount);
+
+    /// <summary><c>AcquireAsync</c> when Redis did not answer: the failure policy's answer.</summary>
+    internal ValueTask<RateLimitLease> DecideWithoutRedisAsync(int permitCount, Func<RateLimiter> fallback, CancellationToken cancellationToken) =>
+        Options.FailurePolicy == RedisFailurePolicy.FailClosed
+            ? ValueTask.FromResult(Unavailable())
+            : fallback().AcquireAsync(permitCount, cancellationToken);
 
     /// <summary>A key of one limiter: <c>{prefix:kind:partition}suffix</c>.</summary>
     internal RedisKey Key(string kind, string partition, string suffix = "") => $"{{{Options.KeyPrefix}:{kind}:{partition}}}{suffix}";
