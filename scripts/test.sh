@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # redis-server: the Redis limiters are tested against a real one, started by the tests on a free port.
-scripts/bootstrap.sh redis-server
+# prometheus: its promtool checks the /metrics scrape.
+scripts/bootstrap.sh redis-server prometheus
 dotnet build Backpressure.slnx -c Release --nologo -v quiet --no-restore
 # One test project at a time: the server and load tests measure delivery under load, and two of them sharing 2 cores
 # with each other starve both.

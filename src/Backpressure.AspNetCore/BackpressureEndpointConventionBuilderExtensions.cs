@@ -30,16 +30,17 @@ public static class BackpressureEndpointConventionBuilderExtensions
             RequestDelegate next = endpoint.RequestDelegate
                 ?? throw new InvalidOperationException($"The endpoint '{endpoint.DisplayName}' has no request delegate to put behind '{policyName}'.");
             IServiceProvider services = endpoint.ApplicationServices;
+            BackpressureMetrics? metrics = services.GetService<BackpressureMetrics>();
             if (services.GetKeyedService<RateLimitPolicy>(policyName) is { } policy)
             {
-                endpoint.RequestDelegate = RateLimitedRequestDelegate.Wrap(next, policy);
+                endpoint.RequestDelegate = RateLimitedRequestDelegate.Wrap(next, policy, metrics);
                 return;
             }
 
             RateLimiter limiter = services.GetKeyedService<RateLimiter>(policyName)
                 ?? throw new InvalidOperationException(
                     $"No limiter or rate-limit policy is registered under the name '{policyName}'. Call services.AddPressureGauge(\"{policyName}\", ...) or one of the Add...Policy methods first.");
-            endpoint.RequestDelegate = RateLimitedRequestDelegate.Wrap(next, limiter);
+            endpoint.RequestDelegate = RateLimitedRequestDelegate.Wrap(next, limiter, policyName, metrics);
         });
         return builder;
     }

@@ -41,17 +41,34 @@ public static class BackpressureServiceCollectionExtensions
         return services.AddPressureGauge(name, builder => builder.Bind(configuration));
     }
 
+    /// <summary>
+    /// Registers <see cref="BackpressureMetrics"/> (and <see cref="System.Diagnostics.Metrics.IMeterFactory"/>
+    /// if the host has none). The gauge and policy registrations call it; call it yourself only to get the
+    /// meter without them.
+    /// </summary>
+    public static IServiceCollection AddBackpressureMetrics(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddMetrics();
+        services.TryAddSingleton<BackpressureMetrics>();
+        return services;
+    }
+
     private static IServiceCollection AddPressureGauge(
         this IServiceCollection services, string name, Action<OptionsBuilder<PressureGaugeOptions>> configure)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         services.TryAddSingleton(TimeProvider.System);
+        services.AddBackpressureMetrics();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PressureGaugeOptions>>(s_gaugeValidator));
         configure(services.AddOptions<PressureGaugeOptions>(name).ValidateOnStart());
-        services.AddKeyedSingleton(name, static (sp, key) => new PressureGauge(
-            sp.GetRequiredService<IOptionsMonitor<PressureGaugeOptions>>().Get((string)key!),
-            sp.GetRequiredService<TimeProvider>()));
+        services.AddKeyedSingleton(name, static (sp, key) =>
+        {
+            var gauge = new PressureGauge(sp.GetRequiredService<IOptionsMonitor<PressureGaugeOptions>>().Get((string)key!), sp.GetRequiredService<TimeProvider>());
+            sp.GetRequiredService<BackpressureMetrics>().Observe((string)key!, gauge);
+            return gauge;
+        });
         services.AddKeyedSingleton<RateLimiter>(name, static (sp, key) => sp.GetRequiredKeyedService<PressureGauge>(key));
         return services;
     }

@@ -72,6 +72,7 @@ public static class RateLimitPolicyRegistration
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(configuration);
         services.TryAddSingleton(TimeProvider.System);
+        services.AddBackpressureMetrics();
         services.AddOptions<TOptions>(name)
             .Bind(configuration)
             .ValidateOnStart();

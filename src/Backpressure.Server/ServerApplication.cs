@@ -5,6 +5,8 @@ using Backpressure.Redis;
 using Backpressure.Server.Grpc;
 using Backpressure.Server.WebSockets;
 using Grpc.AspNetCore.Server;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -74,6 +76,7 @@ public static class ServerApplication
 
         ConfigureServices(builder.Services, builder.Configuration);
         WebApplication app = builder.Build();
+        app.Services.GetRequiredService<ServerMetrics>();
         app.UseRateLimiter();
         MapEndpoints(app);
         app.Lifetime.ApplicationStarted.Register(() => LogStarted(app));
@@ -103,6 +106,11 @@ public static class ServerApplication
         services.AddOptions<WebSocketEndpointOptions>().Bind(configuration.GetSection(WebSocketEndpointOptions.Section)).ValidateOnStart();
         services.AddSingleton<WebSocketSessions>();
         ConfigureGrpc(services, configuration);
+        services.AddBackpressureMetrics();
+        services.AddSingleton<ServerMetrics>();
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("backpressure-server"))
+            .WithMetrics(metrics => metrics.AddMeter(BackpressureMetrics.MeterName).AddPrometheusExporter());
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower);
 
         foreach (string gauge in AllGauges)
@@ -240,6 +248,7 @@ public static class ServerApplication
         WebSocketEndpoints.Map(app);
         app.MapGrpcService<FlowService>();
         app.MapGet("/stats", (IServiceProvider services) => ServerStatistics.Capture(services, AllGauges));
+        app.MapPrometheusScrapingEndpoint("/metrics");
     }
 
     private static string Done(long checksum) => $"done {checksum:x16}";

@@ -1,0 +1,64 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Backpressure.AspNetCore;
+
+/// <summary>
+/// The instruments of the <c>Backpressure</c> meter that the ASP.NET Core adapter records: every
+/// decision of a policy, how long admitted work took, how long requests waited for a permit, and
+/// each named pressure gauge's permits in flight and limit. Names, units and tags are listed in
+/// <c>docs/metrics.md</c>. Registered by the <c>AddPressureGauge</c> and <c>Add…Policy</c> methods;
+/// the meter comes from <see cref="IMeterFactory"/>, so tests and hosts can scope it.
+/// </summary>
+public sealed class BackpressureMetrics
+{
+    /// <summary>The meter's name: what <c>dotnet-counters monitor --counters Backpressure</c> and OpenTelemetry's <c>AddMeter</c> take.</summary>
+    public const string MeterName = "Backpressure";
+
+    private readonly Counter<long> _decisions;
+    private readonly Histogram<double> _duration;
+    private readonly Histogram<double> _wait;
+    private readonly ConcurrentDictionary<string, PressureGauge> _gauges = new(StringComparer.Ordinal);
+
+    /// <summary>Creates the instruments on the factory's <c>Backpressure</c> meter.</summary>
+    public BackpressureMetrics(IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        Meter = meterFactory.Create(MeterName);
+        _decisions = Meter.CreateCounter<long>(
+            "backpressure.requests", "{request}", "Requests decided by a policy, by outcome: admitted, refused (429) or unavailable (503).");
+        _duration = Meter.CreateHistogram<double>(
+            "backpressure.request.duration", "s", "How long admitted requests held their permit: the work the limit protects.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+        _wait = Meter.CreateHistogram<double>(
+            "backpressure.request.wait", "s", "How long requests that could not be decided at once waited for their permit (a leaky bucket's queue, a shared store's round trip).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5] });
+        Meter.CreateObservableUpDownCounter("backpressure.permits.in_flight", ObserveInFlight, "{permit}", "Permits a pressure gauge has handed out and not yet had back.");
+        Meter.CreateObservableUpDownCounter("backpressure.permits.limit", ObserveLimits, "{permit}", "A pressure gauge's most permits in flight.");
+    }
+
+    /// <summary>The <c>Backpressure</c> meter, for instruments of the host's own (the reference server adds its queues and streams).</summary>
+    public Meter Meter { get; }
+
+    /// <summary>Reports <paramref name="gauge"/>'s permits under the tag <c>gauge=<paramref name="name"/></c>.</summary>
+    public void Observe(string name, PressureGauge gauge) => _gauges[name] = gauge;
+
+    internal void Decided(string policy, string outcome) =>
+        _decisions.Add(1, new KeyValuePair<string, object?>("policy", policy), new KeyValuePair<string, object?>("outcome", outcome));
+
+    internal void Waited(string policy, long startedAt) =>
+        _wait.Record(Stopwatch.GetElapsedTime(startedAt).TotalSeconds, new KeyValuePair<string, object?>("policy", policy));
+
+    internal void Held(string policy, long startedAt) =>
+        _duration.Record(Stopwatch.GetElapsedTime(startedAt).TotalSeconds, new KeyValuePair<string, object?>("policy", policy));
+
+    /// <summary>Whether anyone listens to the duration histogram; when not, the request path skips reading the clock.</summary>
+    internal bool TimesRequests => _duration.Enabled || _wait.Enabled;
+
+    private IEnumerable<Measurement<long>> ObserveInFlight() =>
+        _gauges.Select(g => new Measurement<long>(g.Value.InFlight, new KeyValuePair<string, object?>("gauge", g.Key)));
+
+    private IEnumerable<Measurement<long>> ObserveLimits() =>
+        _gauges.Select(g => new Measurement<long>(g.Value.PermitLimit, new KeyValuePair<string, object?>("gauge", g.Key)));
+}

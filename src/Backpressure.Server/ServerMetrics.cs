@@ -1,0 +1,70 @@
+using System.Diagnostics.Metrics;
+using Backpressure.AspNetCore;
+using Backpressure.Server.Grpc;
+using Backpressure.Server.WebSockets;
+
+namespace Backpressure.Server;
+
+/// <summary>
+/// The reference server's own instruments on the <c>Backpressure</c> meter: its WebSocket queues
+/// and connections and its gRPC streams, read from the same statistics <c>/stats</c> shows. Depth
+/// is reported per endpoint (sum and deepest), never per connection, so the number of series stays
+/// fixed however many clients connect; the deepest connections themselves are in <c>/stats</c>.
+/// </summary>
+internal sealed class ServerMetrics
+{
+    private readonly WebSocketSessions _sessions;
+    private readonly GrpcStreams _streams;
+
+    public ServerMetrics(BackpressureMetrics metrics, WebSocketSessions sessions, GrpcStreams streams)
+    {
+        _sessions = sessions;
+        _streams = streams;
+        Meter meter = metrics.Meter;
+        meter.CreateObservableUpDownCounter("backpressure.queue.depth", () => PerQueue(e => e.Queued), "{message}", "Messages waiting in the queues of one kind, summed over connections.");
+        meter.CreateObservableGauge("backpressure.queue.depth.max", () => PerQueue(e => e.MaxQueueDepth), "{message}", "The deepest single queue of one kind.");
+        meter.CreateObservableCounter("backpressure.queue.enqueued", () => PerQueue(e => e.Enqueued), "{message}", "Messages offered to queues of one kind (delivered + dropped + still queued).");
+        meter.CreateObservableCounter("backpressure.queue.delivered", () => PerQueue(e => e.Delivered), "{message}", "Messages taken out of queues of one kind.");
+        meter.CreateObservableCounter("backpressure.queue.dropped", () => PerQueue(e => e.Dropped), "{message}", "Messages queues of one kind dropped by their overflow policy.");
+        meter.CreateObservableUpDownCounter("backpressure.websocket.connections", () => PerQueue(e => e.Connections, "endpoint"), "{connection}", "Open WebSocket connections.");
+        meter.CreateObservableCounter("backpressure.websocket.flow_signals", FlowSignals, "{signal}", "flow.pause and flow.resume signals raised by the queues' watermarks.");
+        meter.CreateObservableCounter("backpressure.websocket.disconnects", Disconnects, "{connection}", "Connections the server closed: slow (1008) or too_big (1009).");
+        meter.CreateObservableUpDownCounter("backpressure.grpc.streams", () => PerMethod(m => m.Active), "{stream}", "gRPC calls in progress.");
+        meter.CreateObservableCounter("backpressure.grpc.calls", GrpcCalls, "{call}", "gRPC calls, admitted or refused (RESOURCE_EXHAUSTED) by the per-method limit.");
+        meter.CreateObservableCounter("backpressure.grpc.send_wait", () => PerMethod(m => m.SendWaitMilliseconds / 1000), "s", "Time gRPC writes spent waiting for the reader's HTTP/2 window.");
+        meter.CreateObservableCounter("backpressure.grpc.messages", GrpcMessages, "{message}", "gRPC messages sent and received.");
+    }
+
+    private IEnumerable<Measurement<long>> PerQueue(Func<WebSocketEndpointStatistics, long> value, string tag = "queue") =>
+        _sessions.GetStatistics().Endpoints.Select(e => new Measurement<long>(value(e.Value), Tag(tag, tag == "queue" ? $"websocket.{e.Key}" : e.Key)));
+
+    private IEnumerable<Measurement<long>> FlowSignals() => _sessions.GetStatistics().Endpoints.SelectMany(e => new[]
+    {
+        new Measurement<long>(e.Value.Pauses, Tag("endpoint", e.Key), Tag("signal", "pause")),
+        new Measurement<long>(e.Value.Resumes, Tag("endpoint", e.Key), Tag("signal", "resume")),
+    });
+
+    private IEnumerable<Measurement<long>> Disconnects() => _sessions.GetStatistics().Endpoints.SelectMany(e => new[]
+    {
+        new Measurement<long>(e.Value.SlowDisconnects, Tag("endpoint", e.Key), Tag("reason", "slow")),
+        new Measurement<long>(e.Value.TooBigDisconnects, Tag("endpoint", e.Key), Tag("reason", "too_big")),
+    });
+
+    private IEnumerable<Measurement<T>> PerMethod<T>(Func<GrpcMethodStatistics, T> value)
+        where T : struct =>
+        _streams.GetStatistics().Methods.Select(m => new Measurement<T>(value(m.Value), Tag("method", m.Key)));
+
+    private IEnumerable<Measurement<long>> GrpcCalls() => _streams.GetStatistics().Methods.SelectMany(m => new[]
+    {
+        new Measurement<long>(m.Value.Calls, Tag("method", m.Key), Tag("outcome", "admitted")),
+        new Measurement<long>(m.Value.Refused, Tag("method", m.Key), Tag("outcome", "refused")),
+    });
+
+    private IEnumerable<Measurement<long>> GrpcMessages() => _streams.GetStatistics().Methods.SelectMany(m => new[]
+    {
+        new Measurement<long>(m.Value.MessagesSent, Tag("method", m.Key), Tag("direction", "sent")),
+        new Measurement<long>(m.Value.MessagesReceived, Tag("method", m.Key), Tag("direction", "received")),
+    });
+
+    private static KeyValuePair<string, object?> Tag(string name, string value) => new(name, value);
+}
