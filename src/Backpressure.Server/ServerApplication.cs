@@ -2,6 +2,7 @@ using Backpressure.AspNetCore;
 using System.Threading.RateLimiting;
 using Backpressure.Grpc;
 using Backpressure.Redis;
+using Backpressure.Server.Alerts;
 using Backpressure.Server.Grpc;
 using Backpressure.Server.WebSockets;
 using Grpc.AspNetCore.Server;
@@ -108,6 +109,10 @@ public static class ServerApplication
         ConfigureGrpc(services, configuration);
         services.AddBackpressureMetrics();
         services.AddSingleton<ServerMetrics>();
+        services.AddOptions<AlertOptions>().Bind(configuration.GetSection(AlertOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AlertOptions>>(new OptionsValidator<AlertOptions>("Alerts", null, o => o.Validate(AllGauges)));
+        services.AddSingleton<ServerAlerts>();
+        services.AddHostedService(sp => sp.GetRequiredService<ServerAlerts>());
         services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("backpressure-server"))
             .WithMetrics(metrics => metrics.AddMeter(BackpressureMetrics.MeterName).AddPrometheusExporter());
@@ -249,6 +254,7 @@ public static class ServerApplication
         app.MapGrpcService<FlowService>();
         app.MapGet("/stats", (IServiceProvider services) => ServerStatistics.Capture(services, AllGauges));
         app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapGet("/alerts", (ServerAlerts alerts) => AlertsReport.From(alerts));
     }
 
     private static string Done(long checksum) => $"done {checksum:x16}";

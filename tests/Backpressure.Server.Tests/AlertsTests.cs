@@ -1,0 +1,101 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Backpressure.Server.Alerts;
+
+namespace Backpressure.Server.Tests;
+
+/// <summary>Alert rules in the running server (<c>GET /alerts</c>, the metrics), and the same rules as Prometheus rules checked by a real <c>promtool</c>.</summary>
+public sealed class AlertsTests
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    [Fact]
+    public async Task AGaugeHeldOverItsThreshold_RaisesTheAlertAfterItsDuration_ThenClearsWhenTheLoadEnds()
+    {
+        await using var server = await RunningServer.StartAsync(
+            "--SeedRequest:HoldTime=00:00:03", "--Backpressure:Gauges:request:PermitLimit=4",
+            "--Backpressure:Alerts:EvaluationInterval=00:00:00.100",
+            "--Backpressure:Alerts:Rules:0:Name=request-gauge-busy", "--Backpressure:Alerts:Rules:0:Signal=gauge.utilisation:request",
+            "--Backpressure:Alerts:Rules:0:Threshold=0.5", "--Backpressure:Alerts:Rules:0:For=00:00:00.500");
+
+        var holding = Enumerable.Range(0, 4).Select(_ => server.Client.GetAsync("/request")).ToList();
+        AlertReport firing = await WaitForAsync(server, "firing", TimeSpan.FromSeconds(10));
+        var responses = await Task.WhenAll(holding);
+        AlertReport cleared = await WaitForAsync(server, "inactive", TimeSpan.FromSeconds(10));
+        string metrics = await server.Client.GetStringAsync("/metrics");
+
+        Assert.Equal(1.0, firing.Value);
+        Assert.NotNull(firing.RaisedAt);
+        Assert.True(firing.RaisedAt - firing.Since >= TimeSpan.FromSeconds(0.5), $"raised {firing.RaisedAt - firing.Since} after going above; the rule says 0.5 s");
+        Assert.Null(cleared.RaisedAt);
+        Assert.All(responses, r => r.Dispose());
+        Assert.Contains("backpressure_alerts_raised_total{otel_scope_name=\"Backpressure\",alert=\"request-gauge-busy\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("backpressure_alerts_active{otel_scope_name=\"Backpressure\",alert=\"request-gauge-busy\"} 0", metrics, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("check", "rules", "alerts.yml")]
+    [InlineData("test", "rules", "alerts.test.yml")]
+    public async Task TheShippedPrometheusRules_PassPromtool(string verb, string noun, string file)
+    {
+        string folder = Path.Combine(RepositoryRoot(), "deploy", "prometheus");
+        var start = new ProcessStartInfo("promtool") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string arg in new[] { verb, noun, file })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("promtool did not start; run scripts/bootstrap.sh prometheus");
+        Task<string> output = process.StandardOutput.ReadToEndAsync();
+        Task<string> error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.True(process.ExitCode == 0, $"promtool {verb} {noun} {file}: exit {process.ExitCode}\n{await output}{await error}");
+    }
+
+    [Theory]
+    [InlineData("--Backpressure:Alerts:Rules:0:Signal=queue.depth:nowhere", "Backpressure:Alerts:Rules:0:Signal")]
+    [InlineData("--Backpressure:Alerts:Rules:1:Name=feed-queue-backlog", "Backpressure:Alerts:Rules:1:Name")]
+    [InlineData("--Backpressure:Alerts:EvaluationInterval=00:00:00", "Backpressure:Alerts:EvaluationInterval")]
+    public async Task ABadRule_StopsStartUp_NamingTheSetting(string setting, string named)
+    {
+        var failure = await Record.ExceptionAsync(() => RunningServer.StartAsync(setting));
+
+        Assert.NotNull(failure);
+        Assert.Contains(named, failure.Message, StringComparison.Ordinal);
+    }
+
+    private static async Task<AlertReport> WaitForAsync(RunningServer server, string status, TimeSpan patience)
+    {
+        var clock = Stopwatch.StartNew();
+        AlertReport? last = null;
+        while (clock.Elapsed < patience)
+        {
+            AlertsReport report = (await server.Client.GetFromJsonAsync<AlertsReport>("/alerts", Json))!;
+            last = report.Alerts.Single(a => a.Name == "request-gauge-busy");
+            if (last.Status == status)
+            {
+                return last;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new Xunit.Sdk.XunitException($"the alert never became {status}; last seen {last}");
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
+        {
+            if (File.Exists(Path.Combine(folder.FullName, "Backpressure.slnx")))
+            {
+                return folder.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("the repository root (Backpressure.slnx) is not above the test's folder");
+    }
+}
