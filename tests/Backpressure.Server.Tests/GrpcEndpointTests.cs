@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Backpressure.Server.Tests;
 
 /// <summary>The gRPC service against real <see cref="GrpcChannel"/>s on a real Kestrel, over cleartext HTTP/2.</summary>
+[Collection(HeapMeasuringTests.Name)]
 public sealed class GrpcEndpointTests
 {
     private const int Window = 65_535;

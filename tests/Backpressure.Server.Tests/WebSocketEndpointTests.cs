@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Backpressure.Server.Tests;
 
 /// <summary>The WebSocket endpoints against real <see cref="ClientWebSocket"/>s on a real Kestrel.</summary>
+[Collection(HeapMeasuringTests.Name)]
 public sealed class WebSocketEndpointTests
 {
     private static readonly string[] QuickLimits =
