@@ -78,6 +78,8 @@ public static class ServerApplication
         ConfigureServices(builder.Services, builder.Configuration);
         WebApplication app = builder.Build();
         app.Services.GetRequiredService<ServerMetrics>();
+        app.Services.GetRequiredService<RecentLatencies>();
+        app.UseStaticFiles();
         app.UseRateLimiter();
         MapEndpoints(app);
         app.Lifetime.ApplicationStarted.Register(() => LogStarted(app));
@@ -109,6 +111,7 @@ public static class ServerApplication
         ConfigureGrpc(services, configuration);
         services.AddBackpressureMetrics();
         services.AddSingleton<ServerMetrics>();
+        services.AddSingleton<RecentLatencies>();
         services.AddOptions<AlertOptions>().Bind(configuration.GetSection(AlertOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AlertOptions>>(new OptionsValidator<AlertOptions>("Alerts", null, o => o.Validate(AllGauges)));
         services.AddSingleton<ServerAlerts>();
@@ -255,6 +258,8 @@ public static class ServerApplication
         app.MapGet("/stats", (IServiceProvider services) => ServerStatistics.Capture(services, AllGauges));
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapGet("/alerts", (ServerAlerts alerts) => AlertsReport.From(alerts));
+        app.MapGet("/dashboard", (IWebHostEnvironment environment) =>
+            Results.File(Path.Combine(environment.WebRootPath, "dashboard", "index.html"), "text/html; charset=utf-8"));
     }
 
     private static string Done(long checksum) => $"done {checksum:x16}";

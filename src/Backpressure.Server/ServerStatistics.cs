@@ -5,12 +5,13 @@ using Backpressure.Server.WebSockets;
 
 namespace Backpressure.Server;
 
-/// <summary>The body of <c>GET /stats</c>: the seed work, every gauge, the WebSocket sessions, the gRPC calls, and the process's memory.</summary>
+/// <summary>The body of <c>GET /stats</c>: the seed work, every gauge, the WebSocket sessions, the gRPC calls, recent latency per policy, and the process's memory.</summary>
 public sealed record ServerStatistics(
     SeedWorkStatistics SeedWork,
     IReadOnlyDictionary<string, GaugeSnapshot> Gauges,
     WebSocketStatistics WebSockets,
     GrpcStatistics Grpc,
+    IReadOnlyDictionary<string, LatencySnapshot> Latency,
     MemorySnapshot Memory)
 {
     internal static ServerStatistics Capture(IServiceProvider services, IEnumerable<string> gaugeNames)
@@ -25,6 +26,7 @@ public sealed record ServerStatistics(
             gauges,
             services.GetRequiredService<WebSocketSessions>().GetStatistics(),
             services.GetRequiredService<GrpcStreams>().GetStatistics(),
+            services.GetRequiredService<RecentLatencies>().GetSnapshot(),
             new MemorySnapshot(process.WorkingSet64, process.PeakWorkingSet64, gc.HeapSizeBytes, gc.TotalCommittedBytes, gc.TotalAvailableMemoryBytes));
     }
 }

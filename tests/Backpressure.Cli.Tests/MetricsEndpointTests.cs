@@ -6,6 +6,7 @@ using Backpressure.Cli.Load;
 namespace Backpressure.Cli.Tests;
 
 /// <summary><c>/metrics</c> after a known load from <c>bp load</c>: the counters match the client's count, and a real <c>promtool</c> accepts the scrape.</summary>
+[Collection(ProcessWideMetricsTests.Name)]
 public sealed partial class MetricsEndpointTests
 {
     [Fact]

@@ -6,6 +6,7 @@ using Backpressure.Server.Alerts;
 namespace Backpressure.Server.Tests;
 
 /// <summary>Alert rules in the running server (<c>GET /alerts</c>, the metrics), and the same rules as Prometheus rules checked by a real <c>promtool</c>.</summary>
+[Collection(HeapMeasuringTests.Name)]
 public sealed class AlertsTests
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
@@ -39,7 +40,7 @@ public sealed class AlertsTests
     [InlineData("test", "rules", "alerts.test.yml")]
     public async Task TheShippedPrometheusRules_PassPromtool(string verb, string noun, string file)
     {
-        string folder = Path.Combine(RepositoryRoot(), "deploy", "prometheus");
+        string folder = RepositoryFolder.Path("deploy", "prometheus");
         var start = new ProcessStartInfo("promtool") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string arg in new[] { verb, noun, file })
         {
@@ -84,18 +85,5 @@ public sealed class AlertsTests
         }
 
         throw new Xunit.Sdk.XunitException($"the alert never became {status}; last seen {last}");
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
-        {
-            if (File.Exists(Path.Combine(folder.FullName, "Backpressure.slnx")))
-            {
-                return folder.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("the repository root (Backpressure.slnx) is not above the test's folder");
     }
 }

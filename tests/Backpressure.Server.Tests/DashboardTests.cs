@@ -1,0 +1,68 @@
+using System.Diagnostics;
+
+namespace Backpressure.Server.Tests;
+
+/// <summary><c>/dashboard</c> in Debian's headless Chromium, driven by Playwright (tests/dashboard), while the server is under load.</summary>
+public sealed class DashboardTests
+{
+    [Fact]
+    public async Task UnderLoad_TheChartsUpdate_AndTheProvokedAlertShowsAsFiring()
+    {
+        await using var server = await RunningServer.StartAsync(
+            "--SeedRequest:HoldTime=00:00:01", "--Backpressure:Gauges:request:PermitLimit=4",
+            "--Backpressure:Alerts:EvaluationInterval=00:00:00.200",
+            "--Backpressure:Alerts:Rules:0:Name=request-gauge-full", "--Backpressure:Alerts:Rules:0:Signal=gauge.utilisation:request",
+            "--Backpressure:Alerts:Rules:0:Threshold=0.9", "--Backpressure:Alerts:Rules:0:For=00:00:01");
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(40));
+        Task load = Task.Run(() => KeepTheGaugeFullAsync(server, stop.Token));
+        string screenshot = Path.Combine(Path.GetTempPath(), $"dashboard-{Guid.NewGuid():N}.png");
+
+        var (exit, output) = await RunCheckAsync(server.BaseAddress, "request-gauge-full", screenshot);
+        await stop.CancelAsync();
+        await load;
+
+        Assert.True(exit == 0, $"check-dashboard.mjs exited {exit}:\n{output}");
+        Assert.True(new FileInfo(screenshot).Length > 10_000, "the screenshot is missing or empty");
+        File.Delete(screenshot);
+    }
+
+    // Eight clients against a gauge of four, each holding a permit for a second: the gauge stays full and refuses the rest.
+    private static async Task KeepTheGaugeFullAsync(RunningServer server, CancellationToken stop)
+    {
+        var clients = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            for (int i = 0; i < 200 && !stop.IsCancellationRequested; i++)
+            {
+                try
+                {
+                    using HttpResponseMessage response = await server.Client.GetAsync("/request", stop);
+                    if (response.StatusCode == System.Net.HttpStatusCode.TooManyRequests)
+                    {
+                        await Task.Delay(50, stop);
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+        }));
+        await Task.WhenAll(clients);
+    }
+
+    private static async Task<(int Exit, string Output)> RunCheckAsync(Uri server, string alert, string screenshot)
+    {
+        string script = RepositoryFolder.Path("tests", "dashboard", "check-dashboard.mjs");
+        var start = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string arg in new[] { script, server.ToString().TrimEnd('/'), alert, screenshot, "30" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("node did not start");
+        Task<string> output = process.StandardOutput.ReadToEndAsync();
+        Task<string> error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await output + await error);
+    }
+}
