@@ -26,7 +26,7 @@ internal sealed class ServerMetrics
         meter.CreateObservableCounter("backpressure.queue.enqueued", () => PerQueue(e => e.Enqueued), "{message}", "Messages offered to queues of one kind (delivered + dropped + still queued).");
         meter.CreateObservableCounter("backpressure.queue.delivered", () => PerQueue(e => e.Delivered), "{message}", "Messages taken out of queues of one kind.");
         meter.CreateObservableCounter("backpressure.queue.dropped", () => PerQueue(e => e.Dropped), "{message}", "Messages queues of one kind dropped by their overflow policy.");
-        meter.CreateObservableUpDownCounter("backpressure.websocket.connections", () => PerQueue(e => e.Connections, "endpoint"), "{connection}", "Open WebSocket connections.");
+        meter.CreateObservableUpDownCounter("backpressure.websocket.connections", () => PerEndpoint(e => e.Connections), "{connection}", "Open WebSocket connections.");
         meter.CreateObservableCounter("backpressure.websocket.flow_signals", FlowSignals, "{signal}", "flow.pause and flow.resume signals raised by the queues' watermarks.");
         meter.CreateObservableCounter("backpressure.websocket.disconnects", Disconnects, "{connection}", "Connections the server closed: slow (1008) or too_big (1009).");
         meter.CreateObservableUpDownCounter("backpressure.grpc.streams", () => PerMethod(m => m.Active), "{stream}", "gRPC calls in progress.");
@@ -35,8 +35,16 @@ internal sealed class ServerMetrics
         meter.CreateObservableCounter("backpressure.grpc.messages", GrpcMessages, "{message}", "gRPC messages sent and received.");
     }
 
-    private IEnumerable<Measurement<long>> PerQueue(Func<WebSocketEndpointStatistics, long> value, string tag = "queue") =>
-        _sessions.GetStatistics().Endpoints.Select(e => new Measurement<long>(value(e.Value), Tag(tag, tag == "queue" ? $"websocket.{e.Key}" : e.Key)));
+    // Per queue kind and overflow policy: a handful of series, whatever the number of connections.
+    private IEnumerable<Measurement<long>> PerQueue(Func<WebSocketEndpointStatistics, long> value) =>
+        _sessions.GetStatisticsByPolicy().Select(e =>
+        {
+            string[] parts = e.Key.Split('/');
+            return new Measurement<long>(value(e.Value), Tag("queue", $"websocket.{parts[0]}"), Tag("policy", parts[1]));
+        });
+
+    private IEnumerable<Measurement<long>> PerEndpoint(Func<WebSocketEndpointStatistics, long> value) =>
+        _sessions.GetStatistics().Endpoints.Select(e => new Measurement<long>(value(e.Value), Tag("endpoint", e.Key)));
 
     private IEnumerable<Measurement<long>> FlowSignals() => _sessions.GetStatistics().Endpoints.SelectMany(e => new[]
     {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.WebSockets;
 
 namespace Backpressure.Server.Tests;
 
@@ -6,18 +7,21 @@ namespace Backpressure.Server.Tests;
 public sealed class DashboardTests
 {
     [Fact]
-    public async Task UnderLoad_TheChartsUpdate_AndTheProvokedAlertShowsAsFiring()
+    public async Task UnderLoad_TheChartsUpdate_AndAQueueHeldOverItsThresholdShowsAsAFiringAlert()
     {
+        // The shipped rule feed-queue-backlog (deepest feed queue over 40 messages), after 1 s instead of 10;
+        // a subscriber that never reads holds its block-policy queue full at 50, and is not cut off for a minute.
         await using var server = await RunningServer.StartAsync(
             "--SeedRequest:HoldTime=00:00:01", "--Backpressure:Gauges:request:PermitLimit=4",
-            "--Backpressure:Alerts:EvaluationInterval=00:00:00.200",
-            "--Backpressure:Alerts:Rules:0:Name=request-gauge-full", "--Backpressure:Alerts:Rules:0:Signal=gauge.utilisation:request",
-            "--Backpressure:Alerts:Rules:0:Threshold=0.9", "--Backpressure:Alerts:Rules:0:For=00:00:01");
+            "--Backpressure:Alerts:EvaluationInterval=00:00:00.200", "--Backpressure:Alerts:Rules:0:For=00:00:01",
+            "--Backpressure:WebSockets:SlowClientGracePeriod=00:01:00");
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(40));
         Task load = Task.Run(() => KeepTheGaugeFullAsync(server, stop.Token));
+        using var neverReads = new ClientWebSocket();
+        await neverReads.ConnectAsync(server.WebSocketUrl("/ws/feed?policy=block&queue=50&rate=2000&size=16000"), CancellationToken.None);
         string screenshot = Path.Combine(Path.GetTempPath(), $"dashboard-{Guid.NewGuid():N}.png");
 
-        var (exit, output) = await RunCheckAsync(server.BaseAddress, "request-gauge-full", screenshot);
+        var (exit, output) = await RunCheckAsync(server.BaseAddress, "feed-queue-backlog", screenshot);
         await stop.CancelAsync();
         await load;
 

@@ -4,20 +4,20 @@ using Backpressure.Queues;
 namespace Backpressure.Server.WebSockets;
 
 /// <summary>
-/// Every WebSocket session of the server: counts per endpoint, and the live sessions' queues, so
+/// Every WebSocket session of the server: counts per endpoint and overflow policy, and the live sessions' queues, so
 /// <c>/stats</c> can show totals and the deepest few connections without a metric per connection.
 /// </summary>
 public sealed class WebSocketSessions
 {
     private readonly ConcurrentDictionary<long, Session> _active = new();
-    private readonly ConcurrentDictionary<string, EndpointTotals> _totals = new();
+    private readonly ConcurrentDictionary<(string Endpoint, OverflowPolicy Policy), EndpointTotals> _totals = new();
     private long _nextId;
 
     /// <summary>Records a newly accepted session whose queue is read through <paramref name="statistics"/>.</summary>
     public long Open(string endpoint, OverflowPolicy policy, Func<MessageQueueStatistics> statistics)
     {
         long id = Interlocked.Increment(ref _nextId);
-        Interlocked.Increment(ref Totals(endpoint).Accepted);
+        Interlocked.Increment(ref Totals(endpoint, policy).Accepted);
         _active[id] = new Session(id, endpoint, policy, statistics);
         return id;
     }
@@ -30,7 +30,7 @@ public sealed class WebSocketSessions
             return;
         }
 
-        EndpointTotals totals = Totals(session.Endpoint);
+        EndpointTotals totals = Totals(session.Endpoint, session.Policy);
         MessageQueueStatistics final = session.Statistics();
         lock (totals)
         {
@@ -43,27 +43,7 @@ public sealed class WebSocketSessions
     /// <summary>Totals per endpoint (closed and live sessions together) and the <paramref name="deepest"/> fullest live queues.</summary>
     public WebSocketStatistics GetStatistics(int deepest = 5)
     {
-        var live = _active.Values.Select(s => (Session: s, Queue: s.Statistics())).ToList();
-        var endpoints = new Dictionary<string, WebSocketEndpointStatistics>();
-        foreach ((string endpoint, EndpointTotals totals) in _totals)
-        {
-            MessageQueueStatistics sum;
-            long slow, tooBig;
-            lock (totals)
-            {
-                sum = totals.Closed;
-                slow = totals.SlowDisconnects;
-                tooBig = totals.TooBigDisconnects;
-            }
-
-            var mine = live.Where(l => l.Session.Endpoint == endpoint).ToList();
-            sum = mine.Aggregate(sum, (acc, l) => Add(acc, l.Queue));
-            endpoints[endpoint] = new WebSocketEndpointStatistics(
-                mine.Count, Volatile.Read(ref totals.Accepted), slow, tooBig,
-                sum.Enqueued, sum.Delivered, sum.Dropped, mine.Sum(l => (long)l.Queue.Count), mine.Sum(l => l.Queue.Bytes),
-                mine.Count == 0 ? 0 : mine.Max(l => l.Queue.Count), sum.Pauses, sum.Resumes);
-        }
-
+        var live = Live();
         var deepestQueues = live
             .OrderByDescending(l => l.Queue.Count).ThenByDescending(l => l.Queue.Bytes)
             .Take(deepest)
@@ -71,10 +51,45 @@ public sealed class WebSocketSessions
                 l.Session.Id, l.Session.Endpoint, WebSocketSessionRequest.PolicyName(l.Session.Policy),
                 l.Queue.Count, l.Queue.Bytes, l.Queue.Dropped, l.Queue.IsPaused))
             .ToList();
-        return new WebSocketStatistics(endpoints, deepestQueues);
+        return new WebSocketStatistics(Summarise(live, key => key.Endpoint), deepestQueues);
     }
 
-    private EndpointTotals Totals(string endpoint) => _totals.GetOrAdd(endpoint, static _ => new EndpointTotals());
+    /// <summary>Totals per endpoint and overflow policy, keyed <c>endpoint/policy</c> (<c>feed/drop-oldest</c>), for the metrics.</summary>
+    public IReadOnlyDictionary<string, WebSocketEndpointStatistics> GetStatisticsByPolicy() =>
+        Summarise(Live(), key => $"{key.Endpoint}/{WebSocketSessionRequest.PolicyName(key.Policy)}");
+
+    private List<(Session Session, MessageQueueStatistics Queue)> Live() => [.. _active.Values.Select(s => (Session: s, Queue: s.Statistics()))];
+
+    private Dictionary<string, WebSocketEndpointStatistics> Summarise(
+        List<(Session Session, MessageQueueStatistics Queue)> live, Func<(string Endpoint, OverflowPolicy Policy), string> groupOf)
+    {
+        var groups = new Dictionary<string, (long Accepted, long Slow, long TooBig, MessageQueueStatistics Closed)>();
+        foreach (var ((endpoint, policy), totals) in _totals)
+        {
+            string group = groupOf((endpoint, policy));
+            var sum = groups.GetValueOrDefault(group);
+            lock (totals)
+            {
+                groups[group] = (sum.Accepted + Volatile.Read(ref totals.Accepted), sum.Slow + totals.SlowDisconnects,
+                    sum.TooBig + totals.TooBigDisconnects, Add(sum.Closed, totals.Closed));
+            }
+        }
+
+        var summaries = new Dictionary<string, WebSocketEndpointStatistics>();
+        foreach (var (group, totals) in groups)
+        {
+            var mine = live.Where(l => groupOf((l.Session.Endpoint, l.Session.Policy)) == group).ToList();
+            MessageQueueStatistics sum = mine.Aggregate(totals.Closed, (acc, l) => Add(acc, l.Queue));
+            summaries[group] = new WebSocketEndpointStatistics(
+                mine.Count, totals.Accepted, totals.Slow, totals.TooBig,
+                sum.Enqueued, sum.Delivered, sum.Dropped, mine.Sum(l => (long)l.Queue.Count), mine.Sum(l => l.Queue.Bytes),
+                mine.Count == 0 ? 0 : mine.Max(l => l.Queue.Count), sum.Pauses, sum.Resumes);
+        }
+
+        return summaries;
+    }
+
+    private EndpointTotals Totals(string endpoint, OverflowPolicy policy) => _totals.GetOrAdd((endpoint, policy), static _ => new EndpointTotals());
 
     private static MessageQueueStatistics Add(MessageQueueStatistics a, MessageQueueStatistics b) => new(
         a.Enqueued + b.Enqueued, a.Delivered + b.Delivered, a.Dropped + b.Dropped, 0, 0,
