@@ -11,16 +11,24 @@ namespace Backpressure.Server;
 /// is reported per endpoint (sum and deepest), never per connection, so the number of series stays
 /// fixed however many clients connect; the deepest connections themselves are in <c>/stats</c>.
 /// </summary>
-internal sealed class ServerMetrics
+internal sealed class ServerMetrics : IDisposable
 {
+    private static readonly TimeSpan SampleEvery = TimeSpan.FromSeconds(1);
+
     private readonly WebSocketSessions _sessions;
     private readonly GrpcStreams _streams;
+    private readonly Histogram<long> _connectionDepth;
+    private readonly ITimer _sampler;
 
-    public ServerMetrics(BackpressureMetrics metrics, WebSocketSessions sessions, GrpcStreams streams)
+    public ServerMetrics(BackpressureMetrics metrics, WebSocketSessions sessions, GrpcStreams streams, TimeProvider time)
     {
         _sessions = sessions;
         _streams = streams;
         Meter meter = metrics.Meter;
+        _connectionDepth = meter.CreateHistogram<long>(
+            "backpressure.queue.connection_depth", "{message}", "Each live connection's queue depth, sampled every second: how depth is spread over connections.",
+            advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [0, 1, 5, 10, 25, 50, 100, 250, 500, 1000] });
+        _sampler = time.CreateTimer(static state => ((ServerMetrics)state!).SampleDepths(), this, SampleEvery, SampleEvery);
         meter.CreateObservableUpDownCounter("backpressure.queue.depth", () => PerQueue(e => e.Queued), "{message}", "Messages waiting in the queues of one kind, summed over connections.");
         meter.CreateObservableGauge("backpressure.queue.depth.max", () => PerQueue(e => e.MaxQueueDepth), "{message}", "The deepest single queue of one kind.");
         meter.CreateObservableCounter("backpressure.queue.enqueued", () => PerQueue(e => e.Enqueued), "{message}", "Messages offered to queues of one kind (delivered + dropped + still queued).");
@@ -36,6 +44,21 @@ internal sealed class ServerMetrics
     }
 
     // Per queue kind and overflow policy: a handful of series, whatever the number of connections.
+    public void Dispose() => _sampler.Dispose();
+
+    private void SampleDepths()
+    {
+        if (!_connectionDepth.Enabled)
+        {
+            return;
+        }
+
+        foreach (var (endpoint, policy, depth) in _sessions.LiveDepths())
+        {
+            _connectionDepth.Record(depth, Tag("queue", $"websocket.{endpoint}"), Tag("policy", policy));
+        }
+    }
+
     private IEnumerable<Measurement<long>> PerQueue(Func<WebSocketEndpointStatistics, long> value) =>
         _sessions.GetStatisticsByPolicy().Select(e =>
         {

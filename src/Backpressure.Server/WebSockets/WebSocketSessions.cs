@@ -58,6 +58,10 @@ public sealed class WebSocketSessions
     public IReadOnlyDictionary<string, WebSocketEndpointStatistics> GetStatisticsByPolicy() =>
         Summarise(Live(), key => $"{key.Endpoint}/{WebSocketSessionRequest.PolicyName(key.Policy)}");
 
+    /// <summary>Every live connection's queue depth, with its endpoint and overflow policy: for the depth histogram.</summary>
+    public IEnumerable<(string Endpoint, string Policy, int Depth)> LiveDepths() =>
+        _active.Values.Select(s => (s.Endpoint, WebSocketSessionRequest.PolicyName(s.Policy), s.Statistics().Count));
+
     private List<(Session Session, MessageQueueStatistics Queue)> Live() => [.. _active.Values.Select(s => (Session: s, Queue: s.Statistics()))];
 
     private Dictionary<string, WebSocketEndpointStatistics> Summarise(
