@@ -17,9 +17,11 @@ public sealed class GrpcStreamRunnerTests
             Duration = TimeSpan.FromSeconds(2),
         };
 
+        // A cold process's first call spends a good part of its two seconds setting up; the claim is about a warm one.
+        await new GrpcStreamRunner(settings with { Duration = TimeSpan.FromSeconds(0.5) }, TimeProvider.System).RunAsync(CancellationToken.None);
         GrpcStreamResult result = (await new GrpcStreamRunner(settings, TimeProvider.System).RunAsync(CancellationToken.None)).Single();
 
-        Assert.Equal("Cancelled", result.Status);
+        Assert.True(result.Status == "Cancelled", $"the call ended {result}");
         Assert.InRange(result.Messages, 10, 100);
         Assert.Equal(0, result.Gaps);
         Assert.True(result.SenderWaited > TimeSpan.FromSeconds(0.5), $"the server's writes waited only {result.SenderWaited}");
