@@ -11,4 +11,6 @@ else
 end
 -- Doubles keep microsecond times since 1970 exactly; the default tostring keeps only 14 digits.
 local function num(x) return string.format('%.17g', x) end
-local function ms(us) return math.max(1, math.ceil(us / 1000)) end
+-- A key's time to live, in milliseconds, for state that equals a fresh one after `us` microseconds:
+-- one second more, because expiry runs on Redis's clock while an application clock may lag it.
+local function ms(us) return math.max(1, math.ceil(us / 1000)) + 1000 end
