@@ -6,28 +6,31 @@ using Microsoft.Net.Http.Headers;
 namespace Backpressure.AspNetCore;
 
 /// <summary>
-/// Answers a refused request: <c>429 Too Many Requests</c> (or <c>503</c> when the limiter could not decide) with, when the lease says how long to
-/// wait, <c>Retry-After</c> in whole seconds rounded up (RFC 9110 has no fractions, and rounding
-/// down would invite a retry that is refused again).
+/// Answers a refused request: <c>429 Too Many Requests</c>, or <c>503 Service Unavailable</c> when
+/// the limiter could not decide (its shared store is down and it fails closed: the client did nothing
+/// wrong), with, when the lease says how long to wait, <c>Retry-After</c> in whole seconds rounded up
+/// (RFC 9110 has no fractions, and rounding down would invite a retry that is refused again).
 /// </summary>
 internal static class RateLimitRejection
 {
+    /// <summary>Why the limiter could not decide (<see cref="LimiterMetadata.Unavailable"/>), or null for an ordinary refusal.</summary>
+    public static string? Unavailable(RateLimitLease lease) => lease.TryGetMetadata(LimiterMetadata.Unavailable, out string? why) ? why : null;
+
     /// <summary>A gauge's refusal: a short plain-text body, as the Go seed answers.</summary>
-    public static Task WritePlainTextAsync(HttpContext context, RateLimitLease lease)
+    public static Task WritePlainTextAsync(HttpContext context, RateLimitLease lease, string? unavailable)
     {
-        Start(context, lease);
+        Start(context, lease, unavailable);
         context.Response.ContentType = "text/plain; charset=utf-8";
-        return context.Response.WriteAsync(
-            lease.TryGetMetadata(LimiterMetadata.Unavailable, out string? why) ? $"Service unavailable: {why}" : "Too many requests", context.RequestAborted);
+        return context.Response.WriteAsync(unavailable is null ? "Too many requests" : $"Service unavailable: {unavailable}", context.RequestAborted);
     }
 
     /// <summary>
-    /// A rate-limit policy's refusal: also <c>RateLimit: "policy";r=0;t=N</c> and a problem-details
-    /// body (RFC 9457) that says the same in words.
+    /// A rate-limit policy's refusal: also, for a 429, <c>RateLimit: "policy";r=0;t=N</c>, and a
+    /// problem-details body (RFC 9457) that says the same in words.
     /// </summary>
-    public static Task WriteProblemAsync(HttpContext context, RateLimitPolicy policy, RateLimitLease lease)
+    public static Task WriteProblemAsync(HttpContext context, RateLimitPolicy policy, RateLimitLease lease, string? unavailable)
     {
-        long? retryAfter = Start(context, lease);
+        long? retryAfter = Start(context, lease, unavailable);
         string reset = retryAfter?.ToString(CultureInfo.InvariantCulture) ?? "";
         var extensions = new Dictionary<string, object?> { ["policy"] = policy.Name };
         if (retryAfter is not null)
@@ -35,38 +38,27 @@ internal static class RateLimitRejection
             extensions["retryAfterSeconds"] = retryAfter;
         }
 
-        if (lease.TryGetMetadata(LimiterMetadata.Unavailable, out string? why))
+        if (unavailable is null)
         {
-            return TypedResults.Problem(
-                    detail: retryAfter is null ? $"The rate limit '{policy.Name}' cannot be checked: {why}." : $"The rate limit '{policy.Name}' cannot be checked: {why}; retry after {reset} s.",
-                    statusCode: StatusCodes.Status503ServiceUnavailable,
-                    title: "Service Unavailable",
-                    type: "https://www.rfc-editor.org/rfc/rfc9110#section-15.6.4",
-                    extensions: extensions)
-                .ExecuteAsync(context);
+            context.Response.Headers["RateLimit"] = retryAfter is null ? $"\"{policy.Name}\";r=0" : $"\"{policy.Name}\";r=0;t={reset}";
         }
 
-        context.Response.Headers["RateLimit"] = retryAfter is null ? $"\"{policy.Name}\";r=0" : $"\"{policy.Name}\";r=0;t={reset}";
-        string detail = $"The rate limit '{policy.Name}' ({policy.Quota} per {policy.WindowSeconds} s) is used up";
+        string detail = unavailable is null
+            ? $"The rate limit '{policy.Name}' ({policy.Quota} per {policy.WindowSeconds} s) is used up"
+            : $"The rate limit '{policy.Name}' cannot be checked: {unavailable}";
         return TypedResults.Problem(
                 detail: retryAfter is null ? $"{detail}." : $"{detail}; retry after {reset} s.",
-                statusCode: StatusCodes.Status429TooManyRequests,
-                title: "Too Many Requests",
-                type: "https://www.rfc-editor.org/rfc/rfc6585#section-4",
+                statusCode: context.Response.StatusCode,
+                title: unavailable is null ? "Too Many Requests" : "Service Unavailable",
+                type: unavailable is null ? "https://www.rfc-editor.org/rfc/rfc6585#section-4" : "https://www.rfc-editor.org/rfc/rfc9110#section-15.6.4",
                 extensions: extensions)
             .ExecuteAsync(context);
     }
 
-    /// <summary>
-    /// Sets the status and <c>Retry-After</c>; returns the seconds sent, or null when the lease had none.
-    /// A limiter that could not decide (its shared store is down and it fails closed) gets
-    /// <c>503</c>, not <c>429</c>: the client did nothing wrong.
-    /// </summary>
-    private static long? Start(HttpContext context, RateLimitLease lease)
+    /// <summary>Sets the status and <c>Retry-After</c>; returns the seconds sent, or null when the lease had none.</summary>
+    private static long? Start(HttpContext context, RateLimitLease lease, string? unavailable)
     {
-        context.Response.StatusCode = lease.TryGetMetadata(LimiterMetadata.Unavailable, out _)
-            ? StatusCodes.Status503ServiceUnavailable
-            : StatusCodes.Status429TooManyRequests;
+        context.Response.StatusCode = unavailable is null ? StatusCodes.Status429TooManyRequests : StatusCodes.Status503ServiceUnavailable;
         if (!lease.TryGetMetadata(MetadataName.RetryAfter, out TimeSpan delay))
         {
             return null;

@@ -40,8 +40,9 @@ internal static class RateLimitedRequestDelegate
         {
             using (lease)
             {
-                metrics?.Decided(policy.Name, Refusal(lease));
-                return RateLimitRejection.WriteProblemAsync(context, policy, lease);
+                string? unavailable = RateLimitRejection.Unavailable(lease);
+                metrics?.Decided(policy.Name, Refusal(unavailable));
+                return RateLimitRejection.WriteProblemAsync(context, policy, lease, unavailable);
             }
         }
 
@@ -64,8 +65,9 @@ internal static class RateLimitedRequestDelegate
         {
             using (lease)
             {
-                metrics?.Decided(name, Refusal(lease));
-                return RateLimitRejection.WritePlainTextAsync(context, lease);
+                string? unavailable = RateLimitRejection.Unavailable(lease);
+                metrics?.Decided(name, Refusal(unavailable));
+                return RateLimitRejection.WritePlainTextAsync(context, lease, unavailable);
             }
         }
 
@@ -136,5 +138,5 @@ internal static class RateLimitedRequestDelegate
 
     private static long Now(BackpressureMetrics? metrics) => metrics is { TimesRequests: true } ? Stopwatch.GetTimestamp() : 0;
 
-    private static string Refusal(RateLimitLease lease) => lease.TryGetMetadata(LimiterMetadata.Unavailable, out _) ? "unavailable" : "refused";
+    private static string Refusal(string? unavailable) => unavailable is null ? "refused" : "unavailable";
 }

@@ -141,7 +141,8 @@ public abstract class RedisRateLimiter : RateLimiter
 
     private RateLimitLease? TryDecideLocally(int permitCount)
     {
-        if (!_store.IsAvailable)
+        // Most checks remember no refusal: they skip the lock.
+        if (!_store.IsAvailable || Volatile.Read(ref _refusedUntil) == 0)
         {
             return null;
         }
@@ -160,7 +161,7 @@ public abstract class RedisRateLimiter : RateLimiter
     {
         lock (_gate)
         {
-            _refusedUntil = _store.Time.GetTimestamp() + (long)(retryAfter.TotalSeconds * _store.Time.TimestampFrequency);
+            _refusedUntil = Math.Max(1, _store.Time.GetTimestamp() + (long)(retryAfter.TotalSeconds * _store.Time.TimestampFrequency));
             _refusedPermits = permitCount;
         }
     }
@@ -168,6 +169,11 @@ public abstract class RedisRateLimiter : RateLimiter
     // An admission here uses permits up, so a remembered refusal would now promise too short a wait.
     private void Forget()
     {
+        if (Volatile.Read(ref _refusedUntil) == 0)
+        {
+            return;
+        }
+
         lock (_gate)
         {
             _refusedUntil = 0;

@@ -34,14 +34,41 @@ internal sealed class Listeners
         http2.MaxStreamsPerConnection = grpc.MaxStreamsPerConnection;
     }
 
-    private static ListenOptions Listen(KestrelServerOptions kestrel, string url, string setting, HttpProtocols protocols)
+    /// <summary>
+    /// Parses a listening address as this server accepts it: <c>http://</c>, a port, no path, and an
+    /// IP address, <c>localhost</c> or <c>*</c> as the host. Shared by the gRPC options' validation and
+    /// the binding, so both refuse the same addresses with the same message.
+    /// </summary>
+    /// <exception cref="ArgumentException">It is not such an address; the message names <paramref name="setting"/>.</exception>
+    internal static BindingAddress ParseAddress(string url, string setting)
     {
-        BindingAddress address = BindingAddress.Parse(url);
-        if (address.Scheme != "http" || address.IsUnixPipe || address.Port < 0)
+        BindingAddress address;
+        try
         {
-            throw new ArgumentException($"{setting}: '{url}' is not http://HOST:PORT; this server listens on cleartext HTTP only.", setting);
+            address = BindingAddress.Parse(url);
+        }
+        catch (FormatException e)
+        {
+            throw new ArgumentException($"{setting}: '{url}' is not http://HOST:PORT: {e.Message}", setting, e);
         }
 
+        if (address.Scheme != "http" || address.IsUnixPipe || address.Port < 0 || address.PathBase.Length > 0)
+        {
+            throw new ArgumentException($"{setting}: '{url}' is not http://HOST:PORT with no path; this server listens on cleartext HTTP only.", setting);
+        }
+
+        string host = address.Host.Trim('[', ']');
+        if (host is not ("*" or "+") && !string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase) && !IPAddress.TryParse(host, out _))
+        {
+            throw new ArgumentException($"{setting}: '{url}' names a host; give an IP address, localhost or *.", setting);
+        }
+
+        return address;
+    }
+
+    private static ListenOptions Listen(KestrelServerOptions kestrel, string url, string setting, HttpProtocols protocols)
+    {
+        BindingAddress address = ParseAddress(url, setting);
         ListenOptions? bound = null;
         void Configure(ListenOptions options)
         {
@@ -58,13 +85,9 @@ internal sealed class Listeners
         {
             kestrel.ListenLocalhost(address.Port, Configure);
         }
-        else if (IPAddress.TryParse(host, out IPAddress? ip))
-        {
-            kestrel.Listen(ip, address.Port, Configure);
-        }
         else
         {
-            throw new ArgumentException($"{setting}: '{url}' names a host; give an IP address, localhost or *.", setting);
+            kestrel.Listen(IPAddress.Parse(host), address.Port, Configure);
         }
 
         return bound!;

@@ -155,16 +155,16 @@ public static class ServerApplication
     /// </summary>
     private static void AddRateLimits(IServiceCollection services, ConfigurationManager configuration)
     {
+        // Read now as well as registered: which limiters to register depends on it.
         var store = new RateLimitStoreOptions();
         configuration.GetSection("Backpressure").Bind(store);
         configuration.GetSection(RateLimitStoreOptions.RedisSection).Bind(store);
         services.AddSingleton<IValidateOptions<RateLimitStoreOptions>>(
             new OptionsValidator<RateLimitStoreOptions>("Rate-limit store", null, o => o.Validate()));
-        services.AddOptions<RateLimitStoreOptions>().Configure(o =>
-        {
-            o.Store = store.Store;
-            o.Configuration = store.Configuration;
-        }).ValidateOnStart();
+        services.AddOptions<RateLimitStoreOptions>()
+            .Bind(configuration.GetSection("Backpressure"))
+            .Bind(configuration.GetSection(RateLimitStoreOptions.RedisSection))
+            .ValidateOnStart();
 
         IConfigurationSection limits = configuration.GetSection("Backpressure:RateLimits");
         if (!store.UsesRedis)

@@ -8,22 +8,27 @@ namespace Backpressure.Server;
 /// <summary>
 /// The reference server's own instruments on the <c>Backpressure</c> meter: its WebSocket queues
 /// and connections and its gRPC streams, read from the same statistics <c>/stats</c> shows. Depth
-/// is reported per endpoint (sum and deepest), never per connection, so the number of series stays
-/// fixed however many clients connect; the deepest connections themselves are in <c>/stats</c>.
+/// is reported per queue kind and policy (sum, deepest, and a histogram of connections' depths),
+/// never per connection, so the number of series stays fixed however many clients connect; the
+/// deepest connections themselves are in <c>/stats</c>.
 /// </summary>
 internal sealed class ServerMetrics : IDisposable
 {
     private static readonly TimeSpan SampleEvery = TimeSpan.FromSeconds(1);
 
     private readonly WebSocketSessions _sessions;
-    private readonly GrpcStreams _streams;
+    private readonly SharedSnapshot<IReadOnlyDictionary<string, WebSocketEndpointStatistics>> _byPolicy;
+    private readonly SharedSnapshot<WebSocketStatistics> _byEndpoint;
+    private readonly SharedSnapshot<GrpcStatistics> _grpc;
     private readonly Histogram<long> _connectionDepth;
     private readonly ITimer _sampler;
 
     public ServerMetrics(BackpressureMetrics metrics, WebSocketSessions sessions, GrpcStreams streams, TimeProvider time)
     {
         _sessions = sessions;
-        _streams = streams;
+        _byPolicy = new(sessions.GetStatisticsByPolicy, time);
+        _byEndpoint = new(() => sessions.GetStatistics(deepest: 0), time);
+        _grpc = new(() => streams.GetStatistics(deepest: 0), time);
         Meter meter = metrics.Meter;
         _connectionDepth = meter.CreateHistogram<long>(
             "backpressure.queue.connection_depth", "{message}", "Each live connection's queue depth, sampled every second: how depth is spread over connections.",
@@ -60,22 +65,22 @@ internal sealed class ServerMetrics : IDisposable
     }
 
     private IEnumerable<Measurement<long>> PerQueue(Func<WebSocketEndpointStatistics, long> value) =>
-        _sessions.GetStatisticsByPolicy().Select(e =>
+        _byPolicy.Get().Select(e =>
         {
             string[] parts = e.Key.Split('/');
             return new Measurement<long>(value(e.Value), Tag("queue", $"websocket.{parts[0]}"), Tag("policy", parts[1]));
         });
 
     private IEnumerable<Measurement<long>> PerEndpoint(Func<WebSocketEndpointStatistics, long> value) =>
-        _sessions.GetStatistics().Endpoints.Select(e => new Measurement<long>(value(e.Value), Tag("endpoint", e.Key)));
+        _byEndpoint.Get().Endpoints.Select(e => new Measurement<long>(value(e.Value), Tag("endpoint", e.Key)));
 
-    private IEnumerable<Measurement<long>> FlowSignals() => _sessions.GetStatistics().Endpoints.SelectMany(e => new[]
+    private IEnumerable<Measurement<long>> FlowSignals() => _byEndpoint.Get().Endpoints.SelectMany(e => new[]
     {
         new Measurement<long>(e.Value.Pauses, Tag("endpoint", e.Key), Tag("signal", "pause")),
         new Measurement<long>(e.Value.Resumes, Tag("endpoint", e.Key), Tag("signal", "resume")),
     });
 
-    private IEnumerable<Measurement<long>> Disconnects() => _sessions.GetStatistics().Endpoints.SelectMany(e => new[]
+    private IEnumerable<Measurement<long>> Disconnects() => _byEndpoint.Get().Endpoints.SelectMany(e => new[]
     {
         new Measurement<long>(e.Value.SlowDisconnects, Tag("endpoint", e.Key), Tag("reason", "slow")),
         new Measurement<long>(e.Value.TooBigDisconnects, Tag("endpoint", e.Key), Tag("reason", "too_big")),
@@ -83,19 +88,47 @@ internal sealed class ServerMetrics : IDisposable
 
     private IEnumerable<Measurement<T>> PerMethod<T>(Func<GrpcMethodStatistics, T> value)
         where T : struct =>
-        _streams.GetStatistics().Methods.Select(m => new Measurement<T>(value(m.Value), Tag("method", m.Key)));
+        _grpc.Get().Methods.Select(m => new Measurement<T>(value(m.Value), Tag("method", m.Key)));
 
-    private IEnumerable<Measurement<long>> GrpcCalls() => _streams.GetStatistics().Methods.SelectMany(m => new[]
+    private IEnumerable<Measurement<long>> GrpcCalls() => _grpc.Get().Methods.SelectMany(m => new[]
     {
         new Measurement<long>(m.Value.Calls, Tag("method", m.Key), Tag("outcome", "admitted")),
         new Measurement<long>(m.Value.Refused, Tag("method", m.Key), Tag("outcome", "refused")),
     });
 
-    private IEnumerable<Measurement<long>> GrpcMessages() => _streams.GetStatistics().Methods.SelectMany(m => new[]
+    private IEnumerable<Measurement<long>> GrpcMessages() => _grpc.Get().Methods.SelectMany(m => new[]
     {
         new Measurement<long>(m.Value.MessagesSent, Tag("method", m.Key), Tag("direction", "sent")),
         new Measurement<long>(m.Value.MessagesReceived, Tag("method", m.Key), Tag("direction", "received")),
     });
 
     private static KeyValuePair<string, object?> Tag(string name, string value) => new(name, value);
+
+    /// <summary>
+    /// One snapshot for all the instruments read in one collection: taking it walks every live session
+    /// or stream, and a scrape reads a dozen instruments from the same three snapshots.
+    /// </summary>
+    private sealed class SharedSnapshot<T>(Func<T> take, TimeProvider time)
+        where T : class
+    {
+        private static readonly TimeSpan FreshFor = TimeSpan.FromMilliseconds(100);
+
+        private readonly Lock _gate = new();
+        private T? _value;
+        private long _takenAt;
+
+        public T Get()
+        {
+            lock (_gate)
+            {
+                if (_value is null || time.GetElapsedTime(_takenAt) > FreshFor)
+                {
+                    _value = take();
+                    _takenAt = time.GetTimestamp();
+                }
+
+                return _value;
+            }
+        }
+    }
 }

@@ -41,9 +41,6 @@ public sealed class Pacer
         _start = _time.GetTimestamp();
     }
 
-    /// <summary>Events per second.</summary>
-    public double Rate => _rate;
-
     /// <summary>Events taken so far.</summary>
     public long Taken => _issued;
 

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Backpressure.Cli.Tests;
 
 /// <summary>The real <c>bp</c> executable, started as a process.</summary>
@@ -61,24 +59,5 @@ public sealed class CommandLineTests
             Path.Combine("tests", "Backpressure.Cli.Tests"), Path.Combine("src", "Backpressure.Cli"), StringComparison.Ordinal),
         "bp.dll");
 
-    private static async Task<(int Exit, string Output, string Error)> RunBp(string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.ArgumentList.Add(BpPath);
-        foreach (string arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output, await error);
-    }
+    private static Task<(int Exit, string Output, string Error)> RunBp(string[] args) => ExternalCommand.RunAsync("dotnet", [BpPath, .. args]);
 }

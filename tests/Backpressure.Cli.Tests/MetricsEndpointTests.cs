@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Backpressure.Cli.Load;
@@ -37,9 +36,9 @@ public sealed partial class MetricsEndpointTests
         await new LoadRunner(new LoadSettings { Url = server.Url("/limited/token-bucket"), Requests = 20, Concurrency = 2 }, TimeProvider.System).RunAsync();
         string scrape = await server.Client.GetStringAsync("/metrics");
 
-        var (exit, output) = await PromtoolAsync(scrape);
+        var (exit, output, error) = await ExternalCommand.RunAsync("promtool", ["check", "metrics"], input: scrape);
 
-        Assert.True(exit == 0, $"promtool check metrics: exit {exit}\n{output}");
+        Assert.True(exit == 0, $"promtool check metrics: exit {exit}\n{output}{error}");
         Assert.Contains("backpressure_requests_total", scrape, StringComparison.Ordinal);
     }
 
@@ -55,21 +54,6 @@ public sealed partial class MetricsEndpointTests
 
         Assert.Fail($"no sample {name}{{{labels}}} in the scrape:\n{scrape}");
         return 0;
-    }
-
-    private static async Task<(int Exit, string Output)> PromtoolAsync(string scrape)
-    {
-        var start = new ProcessStartInfo("promtool") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add("check");
-        start.ArgumentList.Add("metrics");
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("promtool did not start; run scripts/bootstrap.sh prometheus");
-        Task<string> output = process.StandardOutput.ReadToEndAsync();
-        Task<string> error = process.StandardError.ReadToEndAsync();
-        await process.StandardInput.WriteAsync(scrape);
-        process.StandardInput.Close();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output + await error);
     }
 
     [GeneratedRegex(@"^(?<name>[a-z_]+)\{(?<labels>[^}]*)\} (?<value>\S+)$", RegexOptions.Multiline | RegexOptions.CultureInvariant)]

@@ -40,20 +40,9 @@ public sealed class AlertsTests
     [InlineData("test", "rules", "alerts.test.yml")]
     public async Task TheShippedPrometheusRules_PassPromtool(string verb, string noun, string file)
     {
-        string folder = RepositoryFolder.Path("deploy", "prometheus");
-        var start = new ProcessStartInfo("promtool") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string arg in new[] { verb, noun, file })
-        {
-            start.ArgumentList.Add(arg);
-        }
+        var (exit, output, error) = await ExternalCommand.RunAsync("promtool", [verb, noun, file], workingDirectory: RepositoryFolder.Path("deploy", "prometheus"));
 
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("promtool did not start; run scripts/bootstrap.sh prometheus");
-        Task<string> output = process.StandardOutput.ReadToEndAsync();
-        Task<string> error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-
-        Assert.True(process.ExitCode == 0, $"promtool {verb} {noun} {file}: exit {process.ExitCode}\n{await output}{await error}");
+        Assert.True(exit == 0, $"promtool {verb} {noun} {file}: exit {exit}\n{output}{error}");
     }
 
     [Theory]

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.WebSockets;
 
 namespace Backpressure.Server.Tests;
@@ -21,11 +20,12 @@ public sealed class DashboardTests
         await neverReads.ConnectAsync(server.WebSocketUrl("/ws/feed?policy=block&queue=50&rate=2000&size=16000"), CancellationToken.None);
         string screenshot = Path.Combine(Path.GetTempPath(), $"dashboard-{Guid.NewGuid():N}.png");
 
-        var (exit, output) = await RunCheckAsync(server.BaseAddress, "feed-queue-backlog", screenshot);
+        var (exit, output, error) = await ExternalCommand.RunAsync(
+            "node", [RepositoryFolder.Path("tests", "dashboard", "check-dashboard.mjs"), server.BaseAddress.ToString().TrimEnd('/'), "feed-queue-backlog", screenshot, "30"]);
         await stop.CancelAsync();
         await load;
 
-        Assert.True(exit == 0, $"check-dashboard.mjs exited {exit}:\n{output}");
+        Assert.True(exit == 0, $"check-dashboard.mjs exited {exit}:\n{output}{error}");
         Assert.True(new FileInfo(screenshot).Length > 10_000, "the screenshot is missing or empty");
         File.Delete(screenshot);
     }
@@ -51,22 +51,5 @@ public sealed class DashboardTests
             }
         }));
         await Task.WhenAll(clients);
-    }
-
-    private static async Task<(int Exit, string Output)> RunCheckAsync(Uri server, string alert, string screenshot)
-    {
-        string script = RepositoryFolder.Path("tests", "dashboard", "check-dashboard.mjs");
-        var start = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string arg in new[] { script, server.ToString().TrimEnd('/'), alert, screenshot, "30" })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("node did not start");
-        Task<string> output = process.StandardOutput.ReadToEndAsync();
-        Task<string> error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output + await error);
     }
 }

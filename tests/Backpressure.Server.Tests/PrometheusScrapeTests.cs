@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 
 namespace Backpressure.Server.Tests;
@@ -20,7 +18,7 @@ public sealed class PrometheusScrapeTests
         }
 
         string folder = Directory.CreateTempSubdirectory("prometheus-").FullName;
-        int port = FreePort();
+        int port = ExternalCommand.FreePort();
         await File.WriteAllTextAsync(Path.Combine(folder, "prometheus.yml"), $"""
             global:
               scrape_interval: 1s
@@ -100,11 +98,4 @@ public sealed class PrometheusScrapeTests
 
     private static int RuleCount(JsonElement body) =>
         body.GetProperty("data").GetProperty("groups").EnumerateArray().Sum(g => g.GetProperty("rules").GetArrayLength());
-
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
 }

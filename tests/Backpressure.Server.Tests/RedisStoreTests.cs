@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 
 namespace Backpressure.Server.Tests;
 
@@ -59,7 +58,7 @@ public sealed class RedisStoreTests(RedisServer redis) : IClassFixture<RedisServ
     public async Task FailClosed_WithRedisUnreachable_AnswersAtOnceWith503AndRetryAfter_NotWith429()
     {
         await using var server = await RunningServer.StartAsync(
-            "--Backpressure:Store=redis", $"--Backpressure:Redis:Configuration=127.0.0.1:{UnusedPort()},connectTimeout=200",
+            "--Backpressure:Store=redis", $"--Backpressure:Redis:Configuration=127.0.0.1:{ExternalCommand.FreePort()},connectTimeout=200",
             "--Backpressure:Redis:FailurePolicy=FailClosed", "--Backpressure:Redis:Timeout=00:00:00.200", "--Backpressure:Redis:ProbeInterval=00:00:02");
         var clock = Stopwatch.StartNew();
 
@@ -76,7 +75,7 @@ public sealed class RedisStoreTests(RedisServer redis) : IClassFixture<RedisServ
     public async Task FailOpen_WithRedisUnreachable_TheInstanceLimitsAlone()
     {
         await using var server = await RunningServer.StartAsync(
-            "--Backpressure:Store=redis", $"--Backpressure:Redis:Configuration=127.0.0.1:{UnusedPort()},connectTimeout=200",
+            "--Backpressure:Store=redis", $"--Backpressure:Redis:Configuration=127.0.0.1:{ExternalCommand.FreePort()},connectTimeout=200",
             "--Backpressure:Redis:Timeout=00:00:00.200", "--Backpressure:RateLimits:fixed-window:PermitLimit=3", "--Backpressure:RateLimits:fixed-window:Window=01:00:00");
 
         var statuses = new List<HttpStatusCode>();
@@ -100,13 +99,6 @@ public sealed class RedisStoreTests(RedisServer redis) : IClassFixture<RedisServ
         Assert.Contains(message, failure.Message, StringComparison.Ordinal);
     }
 
-    private static int UnusedPort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
-
     /// <summary>The server's own assembly run as a separate process, as a second or third instance behind a load balancer would be.</summary>
     private sealed class ServerProcess : IDisposable
     {
@@ -121,7 +113,7 @@ public sealed class RedisStoreTests(RedisServer redis) : IClassFixture<RedisServ
 
         public static ServerProcess Start(string[] settings)
         {
-            int port = UnusedPort();
+            int port = ExternalCommand.FreePort();
             var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
             foreach (string arg in new[]
             {

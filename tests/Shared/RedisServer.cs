@@ -20,10 +20,7 @@ public sealed class RedisServer : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        Port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
+        Port = ExternalCommand.FreePort();
         await StartAsync();
     }
 

@@ -254,7 +254,8 @@ public sealed class WebSocketOutbox : IDisposable
         long since = Volatile.Read(ref _fullSince);
         if (since == 0 || _time.GetElapsedTime(since) < _grace)
         {
-            return CloseStatus is not null;
+            // Checked on every message: the token is set right after the close is recorded, and costs no lock.
+            return _closed.IsCancellationRequested;
         }
 
         TryClose(WebSocketCloseStatus.PolicyViolation, $"slow consumer: queue full for over {_grace.TotalSeconds:0.#} s", drain: false, slow: true);

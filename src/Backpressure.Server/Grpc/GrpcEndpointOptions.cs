@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.Http;
-
 namespace Backpressure.Server.Grpc;
 
 /// <summary>
@@ -52,21 +50,7 @@ public sealed class GrpcEndpointOptions
     /// <summary>Throws <see cref="ArgumentException"/> naming the first property that is out of range.</summary>
     public void Validate()
     {
-        BindingAddress address;
-        try
-        {
-            address = BindingAddress.Parse(Url);
-        }
-        catch (FormatException e)
-        {
-            throw new ArgumentException($"{nameof(Url)} must look like http://127.0.0.1:8081 (was '{Url}'): {e.Message}", nameof(Url), e);
-        }
-
-        if (address.Scheme != "http" || address.IsUnixPipe || address.Port < 0 || address.PathBase.Length > 0)
-        {
-            throw new ArgumentException($"{nameof(Url)} must be http://HOST:PORT with no path; gRPC here is cleartext HTTP/2 (was '{Url}').", nameof(Url));
-        }
-
+        Listeners.ParseAddress(Url, nameof(Url));
         InRange(InitialConnectionWindowSize, MinWindowSize, int.MaxValue, nameof(InitialConnectionWindowSize));
         InRange(InitialStreamWindowSize, MinWindowSize, InitialConnectionWindowSize, nameof(InitialStreamWindowSize));
         InRange(MaxStreamsPerConnection, 1, int.MaxValue, nameof(MaxStreamsPerConnection));

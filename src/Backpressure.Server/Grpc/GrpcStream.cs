@@ -1,6 +1,10 @@
 namespace Backpressure.Server.Grpc;
 
-/// <summary>One gRPC call's counters: messages and bytes each way, and the time its writes waited.</summary>
+/// <summary>
+/// One gRPC call's counters: messages and bytes each way, and the time its writes waited. Only the
+/// call's own handler writes them, one message at a time, so a plain volatile store suffices; readers
+/// (<c>/stats</c>, the metrics) may see one counter a message ahead of another.
+/// </summary>
 internal sealed class GrpcStream : IDisposable
 {
     private readonly TimeProvider _time;
@@ -43,15 +47,15 @@ internal sealed class GrpcStream : IDisposable
     /// <summary>Counts a message written whose write waited <paramref name="waitedTicks"/> (in the clock's timestamp units).</summary>
     public void OnSent(int bytes, long waitedTicks)
     {
-        Interlocked.Add(ref _sendWaitTicks, waitedTicks);
-        Interlocked.Add(ref _bytesSent, bytes);
-        Interlocked.Increment(ref _sent);
+        Volatile.Write(ref _sendWaitTicks, _sendWaitTicks + waitedTicks);
+        Volatile.Write(ref _bytesSent, _bytesSent + bytes);
+        Volatile.Write(ref _sent, _sent + 1);
     }
 
     public void OnReceived(int bytes)
     {
-        Interlocked.Add(ref _bytesReceived, bytes);
-        Interlocked.Increment(ref _received);
+        Volatile.Write(ref _bytesReceived, _bytesReceived + bytes);
+        Volatile.Write(ref _received, _received + 1);
     }
 
     public GrpcStreamStatistics GetStatistics() => new(
