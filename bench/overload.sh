@@ -1,53 +1,205 @@
 #!/usr/bin/env bash
-# Overload benchmark: offers the seed work open-loop (bp load --rate) at 0.5, 1, 2, 5 and 10 times
-# the service's capacity (gauge limit / service time of one call) to /async (no limit),
-# /backpressure (our gauge) and /aspnet-concurrency (ASP.NET Core's middleware with a
-# ConcurrencyLimiter of the same limit), SECONDS each, a fresh server (core 0) per run and the load
-# generator on core 1. Writes the table into docs/benchmarks.md.
-# Usage: bench/overload.sh [SECONDS=8]
+# Every server figure in one command, written into docs/benchmarks.md:
+#  1. http-overhead: requests/s of a trivial endpoint bare, behind our gauge, and behind ASP.NET
+#     Core's rate-limiting middleware with a ConcurrencyLimiter of the same limit, with wrk, after
+#     30 s of warm-up, ROUNDS interleaved rounds (A B C A B C ...) of 10 s.
+#  2. overload: the seed work offered open-loop (bp load --rate) at 0.5, 1, 2, 5 and 10 times the
+#     service's capacity (gauge limit / service time of one call) to /async (no limit),
+#     /backpressure (our gauge) and /aspnet-concurrency (the middleware, same limit): a fresh
+#     server per row, WARMUP s at the row's rate uncounted, then SECONDS s measured. Two more rows
+#     at 10x run the server with a thread-pool floor of 16 (see docs/benchmarks.md for why).
+#     Also draws docs/overload.png (goodput and p99 against offered load) with gnuplot.
+#  3. overload-crosscheck: one point measured by bp, hey and wrk side by side (closed loop, as
+#     neither has an open-loop mode), so bp's counting and timing are checked against theirs.
+# The server always runs on core 0 and the load generator on core 1.
+# Usage: bench/overload.sh [SECONDS=15] [ROUNDS=5] [WARMUP=10]
+# PARTS="overhead overload crosscheck" (the default) chooses which parts run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/common.sh
-seconds=${1:-8}
-scripts/bootstrap.sh jq curl
+seconds=${1:-15}
+rounds=${2:-5}
+warmup=${3:-10}
+command="bench/overload.sh $seconds $rounds $warmup"
+scripts/bootstrap.sh jq curl wrk hey gnuplot
 dotnet build src/Backpressure.Cli -c Release --nologo -v quiet >/dev/null
 bin=src/Backpressure.Cli/bin/Release/net10.0
+work=$(mktemp -d)
+server=""
+trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
+
+# The documented runtime setting a deployment would use (runtimeconfig.json), not an environment hack.
+jq '.runtimeOptions.configProperties["System.Threading.ThreadPool.MinThreads"] = 16' \
+  "$bin/Backpressure.Server.runtimeconfig.json" > "$work/floor.runtimeconfig.json"
+
+# Starts a server on core 0 at a fresh port and waits until it answers; sets $server and $url.
+# Usage: start_server [RUNTIMECONFIG]
+start_server() {
+  local config=${1:-$bin/Backpressure.Server.runtimeconfig.json}
+  url="http://127.0.0.1:$((20000 + RANDOM % 20000))"
+  taskset -c 0 dotnet exec --runtimeconfig "$config" "$bin/Backpressure.Server.dll" \
+    --urls "$url" --Backpressure:Grpc:Url=http://127.0.0.1:0 --Logging:LogLevel:Default=Warning >/dev/null 2>&1 &
+  server=$!
+  for _ in $(seq 1 100); do curl -sf "$url/overhead/bare" >/dev/null && return; sleep 0.2; done
+  echo "the server did not start" >&2
+  exit 1
+}
+
+stop_server() {
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  server=""
+}
+
+overhead() {
+  local endpoints=(bare gauge rate-limiter) connections=32
+  start_server
+  wrk_rps() { taskset -c 1 wrk -t1 -c"$connections" -d"$2"s "$url/overhead/$1" | awk '/Requests\/sec/ {print $2}'; }
+  echo "overhead: warming up for 30 s" >&2
+  for e in "${endpoints[@]}"; do wrk_rps "$e" 10 >/dev/null; done
+  declare -A results
+  for r in $(seq 1 "$rounds"); do
+    for e in "${endpoints[@]}"; do
+      rps=$(wrk_rps "$e" 10)
+      results[$e]="${results[$e]:-} $rps"
+      echo "overhead: round $r $e $rps" >&2
+    done
+  done
+  stop_server
+
+  local bare m
+  bare=$(echo "${results[bare]}" | median)
+  {
+    echo "$(measured_on) with \`$command\`:"
+    echo "Release build, server pinned to core 0, \`wrk -t1 -c$connections\` pinned to core 1, $rounds interleaved rounds of 10 s after 30 s of warm-up."
+    echo
+    echo "| endpoint | requests/s per round | median | vs bare |"
+    echo "|---|---|---:|---:|"
+    for e in "${endpoints[@]}"; do
+      m=$(echo "${results[$e]}" | median)
+      printf '| `/overhead/%s` | %s | %.0f | %.3f |\n' "$e" "$(dots "${results[$e]}")" "$m" "$(echo "$m $bare" | awk '{print $1/$2}')"
+    done
+  } > "$work/overhead.md"
+  bench/write-section.sh http-overhead "$work/overhead.md"
+  cat "$work/overhead.md"
+}
+
 limit=$(jq '.Backpressure.Gauges.backpressure.PermitLimit' "$bin/appsettings.json")
 service_ms=$(jq -r '.SeedWork | [.CpuTime, .IoTime] | map(split(":") | (.[0]|tonumber)*3600000 + (.[1]|tonumber)*60000 + (.[2]|tonumber)*1000) | add' "$bin/appsettings.json")
 capacity=$(awk -v l="$limit" -v s="$service_ms" 'BEGIN {printf "%.2f", l / (s / 1000)}')
-echo "capacity: $limit / ${service_ms} ms = $capacity calls/s" >&2
 
-work=$(mktemp -d)
+# One overload row, appended to $work/rows.tsv. Usage: row ENDPOINT FACTOR VARIANT [RUNTIMECONFIG]
 row() {
-  local endpoint=$1 factor=$2
-  local port=$((20000 + RANDOM % 20000)) url
-  url="http://127.0.0.1:$port"
-  taskset -c 0 dotnet "$bin/Backpressure.Server.dll" --urls "$url" --Backpressure:Grpc:Url=http://127.0.0.1:0 --Logging:LogLevel:Default=Warning >/dev/null 2>&1 &
-  local server=$!
-  for _ in $(seq 1 100); do curl -sf "$url/overhead/bare" >/dev/null && break; sleep 0.2; done
-  local rate
+  local endpoint=$1 factor=$2 variant=$3 rate peak
+  start_server "${4:-}"
   rate=$(awk -v c="$capacity" -v f="$factor" 'BEGIN {printf "%.2f", c * f}')
-  taskset -c 1 dotnet "$bin/bp.dll" load "$url$endpoint" --rate "$rate" -z "${seconds}s" -c 1000 --timeout 10s -o json > "$work/run.json" || true
-  local peak
-  peak=$(curl -sf --max-time 5 "$url/stats" | jq '.memory.peak_working_set / 1048576 | floor' || echo "died")
-  kill "$server" 2>/dev/null || true
-  wait "$server" 2>/dev/null || true
-  jq -r --arg e "$endpoint" --arg f "$factor" --arg r "$rate" --arg c "$capacity" --arg p "$peak" '
-    def ms: . * 1000 | floor;
-    "| `\($e)` | \($f)× | \($r) | \(.goodput_per_second * 100 | floor / 100) | \((.goodput_per_second / ($c|tonumber)) * 100 | floor)% | \(.success_latency.percentiles.p50 | ms) | \(.success_latency.percentiles.p99 | ms) | \(.success_latency.slowest_seconds | ms) | \(.refusal_latency.percentiles.p99 | ms) | \(.refused) | \(.errors) | \(.timeouts) | \($p) |"' "$work/run.json"
+  echo "overload: $endpoint ($variant) at ${factor}x = $rate/s" >&2
+  taskset -c 1 dotnet "$bin/bp.dll" load "$url$endpoint" --rate "$rate" --warmup "${warmup}s" -z "${seconds}s" \
+    -c 2000 --timeout 10s -o json > "$work/run.json" || true
+  peak=$(curl -sf --max-time 10 "$url/stats" | jq '.memory.peak_working_set / 1048576 | floor' || echo "no answer")
+  stop_server
+  jq -r --arg e "$endpoint" --arg v "$variant" --arg f "$factor" --arg r "$rate" --arg c "$capacity" --arg p "$peak" '
+    def ms: . * 1000 | . * 10 | round / 10;
+    [$e, $v, $f, $r, (.goodput_per_second * 100 | round / 100), ((.goodput_per_second / ($c|tonumber)) * 100 | round),
+     (.success_latency.percentiles.p50 | ms), (.success_latency.percentiles.p99 | ms), (.success_latency.slowest_seconds | ms),
+     (.refusal_latency.percentiles.p99 | ms), .refused, .errors, .timeouts, $p, (.send_lag.percentiles.p99 | ms)] | @tsv' \
+    "$work/run.json" >> "$work/rows.tsv"
 }
 
-{
-  echo "$(measured_on) with \`bench/overload.sh $seconds\`:"
-  echo "capacity = gauge limit $limit / service time ${service_ms} ms = $capacity calls/s; open-loop load for $seconds s per row, latencies from each request's due time, a fresh server per row."
-  echo
-  echo "| endpoint | offered | offered/s | goodput/s | of capacity | p50 ok ms | p99 ok ms | max ok ms | p99 429 ms | 429 | errors | timeouts | peak WS MiB |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+overload() {
+  : > "$work/rows.tsv"
   for endpoint in /async /backpressure /aspnet-concurrency; do
     for factor in 0.5 1 2 5 10; do
-      row "$endpoint" "$factor"
+      row "$endpoint" "$factor" default
     done
   done
-} > "$work/section.md"
-bench/write-section.sh overload "$work/section.md"
-cat "$work/section.md"
+  for endpoint in /backpressure /aspnet-concurrency; do
+    row "$endpoint" 10 "pool floor 16" "$work/floor.runtimeconfig.json"
+  done
+
+  {
+    echo "$(measured_on) with \`$command\`:"
+    echo "capacity = gauge limit $limit / service time ${service_ms} ms = $capacity calls/s. A fresh server per row; open-loop load at the row's rate for $warmup s uncounted, then $seconds s measured; latencies from each request's due time; \`bp\`'s own send lag (p99) in the last column."
+    echo
+    echo "| endpoint | server | offered | offered/s | goodput/s | of capacity | p50 ok ms | p99 ok ms | max ok ms | p99 429 ms | 429 | errors | timeouts | peak WS MiB | send lag p99 ms |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    awk -F'\t' '{printf "| `%s` | %s | %s× | %s | %s | %s%% | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15}' "$work/rows.tsv"
+    echo
+    echo "![Goodput and p99 latency of successful calls against offered load](overload.png)"
+  } > "$work/overload.md"
+  bench/write-section.sh overload "$work/overload.md"
+  cat "$work/overload.md"
+  chart
+}
+
+# docs/overload.png: goodput and p99 of successful calls against offered load, one line per endpoint.
+chart() {
+  for endpoint in /async /backpressure /aspnet-concurrency; do
+    awk -F'\t' -v e="$endpoint" '$1 == e && $2 == "default" {print $3, $5, $8}' "$work/rows.tsv" > "$work/${endpoint#/}.dat"
+  done
+  gnuplot <<EOF
+set terminal pngcairo size 1200,480 font "sans,11"
+set output "docs/overload.png"
+set multiplot layout 1,2 title "Seed work offered open-loop at multiples of capacity ($capacity calls/s), $(date -u +%Y-%m-%d): $command"
+set logscale x 2
+set xtics ("0.5×" 0.5, "1×" 1, "2×" 2, "5×" 5, "10×" 10)
+set xlabel "offered load (× capacity)"
+set grid
+set key top left
+set ylabel "goodput (successful calls/s)"
+set yrange [0:*]
+plot "$work/async.dat" using 1:2 with linespoints lw 2 title "/async (no limit)", \
+     "$work/backpressure.dat" using 1:2 with linespoints lw 2 title "/backpressure (our gauge)", \
+     "$work/aspnet-concurrency.dat" using 1:2 with linespoints lw 2 dt 2 title "/aspnet-concurrency (middleware)", \
+     $capacity with lines lc rgb "gray" dt 3 title "capacity"
+set ylabel "p99 latency of successful calls (ms)"
+set logscale y 10
+set yrange [100:20000]
+plot "$work/async.dat" using 1:3 with linespoints lw 2 title "/async (no limit)", \
+     "$work/backpressure.dat" using 1:3 with linespoints lw 2 title "/backpressure (our gauge)", \
+     "$work/aspnet-concurrency.dat" using 1:3 with linespoints lw 2 dt 2 title "/aspnet-concurrency (middleware)", \
+     $service_ms + 50 with lines lc rgb "gray" dt 3 title "service time + 50 ms"
+unset multiplot
+EOF
+  echo "wrote docs/overload.png" >&2
+}
+
+# hey's CSV has one line per request: response-time,DNS+dialup,DNS,Request-write,Response-delay,Response-read,status-code,offset.
+hey_summary() {
+  awk -F, 'NR > 1 {n++; t[n] = $1; if ($7 ~ /^2/) ok++; else if ($7 == 429) refused++; end = ($8 + $1 > end) ? $8 + $1 : end}
+    END {printf "%s %s %s %s ", n, ok, refused, end}' "$1"
+  awk -F, 'NR > 1 {print $1 * 1000}' "$1" | sort -g | awk '{a[NR] = $1} END {printf "%s %s\n", a[int(NR * 0.5 + 0.5)], a[int(NR * 0.99 + 0.5)]}'
+}
+
+crosscheck() {
+  local connections=20 endpoint=/backpressure
+  start_server
+  echo "cross-check: warming up for 30 s" >&2
+  taskset -c 1 wrk -t1 -c"$connections" -d30s "$url$endpoint" >/dev/null
+  {
+    echo "$(measured_on) with \`$command\`:"
+    echo "\`$endpoint\` in a closed loop of $connections connections for 10 s per tool, one server (core 0) after 30 s of warm-up, tools on core 1. Latencies are over all responses, 200s and 429s together. Rates divide by each tool's own elapsed time: wrk stops at 10 s and drops what is in flight, hey and bp wait for the last responses. wrk's latencies are left out: they are not per request (wg/wrk#114), and with 0.1 % of responses taking 520 ms it reports a p99 in the hundreds of milliseconds that its own request count rules out."
+    echo
+    echo "| tool | requests | requests/s | 2xx/s (goodput) | 429 share | p50 ms | p99 ms |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
+    taskset -c 1 dotnet "$bin/bp.dll" load "$url$endpoint" -c "$connections" -z 10s -o json > "$work/bp.json"
+    jq -r '"| `bp load` | \(.requests) | \(.requests_per_second | round) | \(.goodput_per_second * 10 | round / 10) | \(.refused / .requests * 1000 | round / 10)% | \(.latency.percentiles.p50 * 1e4 | round / 10) | \(.latency.percentiles.p99 * 1e4 | round / 10) |"' "$work/bp.json"
+    taskset -c 1 hey -c "$connections" -z 10s -o csv "$url$endpoint" > "$work/hey.csv"
+    read -r n ok refused elapsed p50 p99 <<< "$(hey_summary "$work/hey.csv")"
+    awk -v n="$n" -v ok="$ok" -v r="$refused" -v t="$elapsed" -v p50="$p50" -v p99="$p99" \
+      'BEGIN {printf "| `hey` | %d | %.0f | %.1f | %.1f%% | %.1f | %.1f |\n", n, n / t, ok / t, r / n * 100, p50, p99}'
+    taskset -c 1 wrk -t1 -c"$connections" -d10s "$url$endpoint" > "$work/wrk.txt"
+    awk '
+      /requests in/ {n = $1; t = $4 + 0}
+      /Non-2xx or 3xx responses:/ {bad = $5}
+      END {printf "| `wrk` | %d | %.0f | %.1f | %.1f%% | — | — |\n", n, n / t, (n - bad) / t, bad / n * 100}' "$work/wrk.txt"
+  } > "$work/crosscheck.md"
+  stop_server
+  bench/write-section.sh overload-crosscheck "$work/crosscheck.md"
+  cat "$work/crosscheck.md"
+}
+
+echo "capacity: $limit / ${service_ms} ms = $capacity calls/s" >&2
+for part in ${PARTS:-overhead overload crosscheck}; do
+  "$part"
+done

@@ -11,6 +11,7 @@ public sealed class CommandLineTests
     [InlineData("load ftp://example/ ", "malformed URL")]
     [InlineData("load http://127.0.0.1:1/ -H NoColon", "malformed header 'NoColon'")]
     [InlineData("load http://127.0.0.1:1/ -z soon", "malformed duration 'soon'")]
+    [InlineData("load http://127.0.0.1:1/ --warmup 0s", "malformed duration '0s'")]
     [InlineData("load http://127.0.0.1:1/ -n 5 -c 10", "-n cannot be less than -c")]
     [InlineData("demo --memory-limit 0", "--memory-limit must be at least 1")]
     [InlineData("load http://127.0.0.1:1/ --rate 10 --retry-after", "--rate cannot be combined with --retry-after")]

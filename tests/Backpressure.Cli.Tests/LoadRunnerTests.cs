@@ -160,6 +160,52 @@ public sealed class LoadRunnerTests
     }
 
     [Fact]
+    public async Task OpenLoopRate_WithAWarmup_SendsItsRequestsButCountsOnlyThoseDueAfterIt()
+    {
+        await using var server = await RunningServer.StartAsync();
+
+        var result = await Run(new LoadSettings
+        {
+            Url = server.Url("/overhead/gauge"), Requests = 10, Concurrency = 4, Rate = 20, Warmup = TimeSpan.FromSeconds(0.5),
+        });
+
+        // 0.5 s at 20/s is ten warm-up requests before the ten counted ones, whose schedule spans 0.5 s.
+        Assert.Equal(20, server.GaugeStatistics(ServerApplication.Gauges.Overhead).Accepted);
+        Assert.Equal(10, result.Requests);
+        Assert.Equal(10, result.Succeeded);
+        Assert.Equal(TimeSpan.FromSeconds(0.5), result.Window);
+        Assert.Equal(20, result.Goodput, precision: 6);
+    }
+
+    [Fact]
+    public async Task ClosedLoop_WithAWarmup_RunsItBeforeTheDuration_AndLeavesItOutOfTheRates()
+    {
+        await using var server = await RunningServer.StartAsync();
+
+        var result = await Run(new LoadSettings
+        {
+            Url = server.Url("/overhead/gauge"), Concurrency = 2, Duration = TimeSpan.FromSeconds(1), Warmup = TimeSpan.FromSeconds(0.5),
+        });
+
+        long sent = server.GaugeStatistics(ServerApplication.Gauges.Overhead).Accepted;
+        Assert.InRange(result.Total, TimeSpan.FromSeconds(1.45), TimeSpan.FromSeconds(5));
+        Assert.Equal(result.Total - TimeSpan.FromSeconds(0.5), result.Window);
+        Assert.True(result.Succeeded > 0 && sent > result.Succeeded, $"counted {result.Succeeded} of {sent} sent");
+        Assert.Equal(result.Succeeded / result.Window.TotalSeconds, result.Goodput, precision: 6);
+    }
+
+    [Fact]
+    public async Task OpenLoopRate_NeverSendsARequestBeforeItIsDue_AndRecordsHowLateEachLeft()
+    {
+        await using var server = await RunningServer.StartAsync();
+
+        var result = await Run(new LoadSettings { Url = server.Url("/overhead/bare"), Requests = 50, Concurrency = 4, Rate = 100 });
+
+        Assert.Equal(50, result.SendLag.Count);
+        Assert.True(result.SendLag.Fastest >= TimeSpan.Zero, $"a request left {-result.SendLag.Fastest} early");
+    }
+
+    [Fact]
     public async Task JsonReport_ParsesAndCarriesTheCounts()
     {
         await using var server = await RunningServer.StartAsync();

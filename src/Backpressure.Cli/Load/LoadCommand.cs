@@ -19,6 +19,7 @@ internal static class LoadCommand
         var requests = new Option<int>("-n") { Description = "Number of requests to run.", DefaultValueFactory = _ => LoadSettings.DefaultRequests };
         var concurrency = new Option<int>("-c") { Description = "Number of workers running concurrently (and connections).", DefaultValueFactory = _ => LoadSettings.DefaultConcurrency };
         var duration = new Option<TimeSpan?>("-z") { Description = "Duration to send requests for, e.g. 10s, 3m; when given, -n is ignored.", CustomParser = CommandLineValues.ParseDuration };
+        var warmup = new Option<TimeSpan>("--warmup") { Description = "Send requests for this long first without counting or timing them, e.g. 5s; adds to -z and -n.", CustomParser = r => CommandLineValues.ParseDuration(r) ?? default };
         var rate = new Option<double>("-q") { Description = "Rate limit, in queries per second, per worker. 0 for none.", DefaultValueFactory = _ => 0 };
         var openRate = new Option<double>("--rate") { Description = "Open loop: requests per second in all, on a fixed schedule, latency measured from each request's due time (like wrk2). -c is then the connection count.", DefaultValueFactory = _ => 0 };
         var method = new Option<string>("-m") { Description = "HTTP method.", DefaultValueFactory = _ => "GET" };
@@ -74,7 +75,7 @@ internal static class LoadCommand
 
         var command = new Command("load", "Fire requests at a URL, like hey, and print the summary, latency histogram and status codes.")
         {
-            url, requests, concurrency, duration, rate, openRate, method, headers, timeout, retryAfter, maxRetries, output,
+            url, requests, concurrency, duration, warmup, rate, openRate, method, headers, timeout, retryAfter, maxRetries, output,
         };
         command.Validators.Add(r =>
         {
@@ -105,6 +106,7 @@ internal static class LoadCommand
                 Requests = parse.GetValue(requests),
                 Concurrency = parse.GetValue(concurrency),
                 Duration = parse.GetValue(duration),
+                Warmup = parse.GetValue(warmup),
                 RatePerWorker = parse.GetValue(rate),
                 Rate = parse.GetValue(openRate),
                 Method = new HttpMethod(parse.GetValue(method)!.ToUpperInvariant()),
@@ -139,8 +141,8 @@ internal static class LoadCommand
             {
                 var started = TimeProvider.System.GetTimestamp();
                 ProgressTask bar = progress.AddTask(
-                    settings.Duration is null ? $"{settings.Requests} requests" : $"{settings.Duration.Value.TotalSeconds:0.#} s",
-                    maxValue: settings.Duration?.TotalSeconds ?? settings.Requests);
+                    settings.Duration is null ? $"{settings.Requests} requests" : $"{(settings.Warmup + settings.Duration.Value).TotalSeconds:0.#} s",
+                    maxValue: (settings.Warmup + settings.Duration)?.TotalSeconds ?? settings.Requests);
                 Task<LoadResult> run = runner.RunAsync(ct);
                 while (!run.IsCompleted)
                 {

@@ -24,6 +24,11 @@ internal static class LoadReport
         text.AppendLine();
         text.AppendLine("Summary:");
         text.AppendLine(c, $"  Total:\t{Secs(result.Total)}");
+        if (result.Window != result.Total)
+        {
+            text.AppendLine(c, $"  Measured:\t{Secs(result.Window)}");
+        }
+
         text.AppendLine(c, $"  Slowest:\t{Secs(all.Count == 0 ? TimeSpan.Zero : all.Slowest)}");
         text.AppendLine(c, $"  Fastest:\t{Secs(all.Count == 0 ? TimeSpan.Zero : all.Fastest)}");
         text.AppendLine(c, $"  Average:\t{Secs(all.Average)}");
@@ -75,6 +80,12 @@ internal static class LoadReport
             }
         }
 
+        if (result.SendLag.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine(c, $"Send lag:\tp50 {Secs(result.SendLag.Percentile(50))}, p99 {Secs(result.SendLag.Percentile(99))}, slowest {Secs(result.SendLag.Slowest)} (how late requests left against the schedule; part of every latency above)");
+        }
+
         if (result.Retries > 0)
         {
             text.AppendLine();
@@ -89,6 +100,7 @@ internal static class LoadReport
     public static LoadDocument ToDocument(LoadResult result) => new(
         Requests: result.Requests,
         TotalSeconds: result.Total.TotalSeconds,
+        WindowSeconds: result.Window.TotalSeconds,
         RequestsPerSecond: result.RequestsPerSecond,
         Succeeded: result.Succeeded,
         Refused: result.Refused,
@@ -103,6 +115,7 @@ internal static class LoadReport
         Latency: Summarise(result.Responses),
         SuccessLatency: Summarise(result.Successes),
         RefusalLatency: Summarise(result.Refusals),
+        SendLag: Summarise(result.SendLag),
         Histogram: result.Responses.Buckets().Select(b => new BucketDocument(b.Mark.TotalSeconds, b.Count)).ToList());
 
     private static LatencyDocument Summarise(LatencyRecorder latencies) => new(
@@ -120,6 +133,7 @@ internal static class LoadReport
 internal sealed record LoadDocument(
     long Requests,
     double TotalSeconds,
+    double WindowSeconds,
     double RequestsPerSecond,
     long Succeeded,
     long Refused,
@@ -134,6 +148,7 @@ internal sealed record LoadDocument(
     LatencyDocument Latency,
     LatencyDocument SuccessLatency,
     LatencyDocument RefusalLatency,
+    LatencyDocument SendLag,
     List<BucketDocument> Histogram);
 
 /// <summary>Latency of one class of calls, in seconds.</summary>

@@ -8,7 +8,15 @@ namespace Backpressure.Cli.Load;
 /// </summary>
 internal sealed class LoadResult
 {
+    /// <summary>From the first send to the last response, warm-up included (hey's Total).</summary>
     public TimeSpan Total { get; set; }
+
+    /// <summary>
+    /// The time the counted requests were sent over, which the rates divide by: the schedule's
+    /// length in open-loop mode (so the wait for the last responses does not dilute them), else
+    /// <see cref="Total"/> less the warm-up.
+    /// </summary>
+    public TimeSpan Window { get; set; }
 
     public Dictionary<int, long> StatusCodes { get; } = [];
 
@@ -31,6 +39,12 @@ internal sealed class LoadResult
     /// <summary>Requests answered 429.</summary>
     public LatencyRecorder Refusals { get; } = new();
 
+    /// <summary>
+    /// Open loop only: how late each request left against its due time. This delay is the load
+    /// generator's own and is part of every latency above, so it bounds what they can show.
+    /// </summary>
+    public LatencyRecorder SendLag { get; } = new();
+
     public long Succeeded => StatusCodes.Where(s => s.Key is >= 200 and < 300).Sum(s => s.Value);
 
     public long Refused => StatusCodes.GetValueOrDefault(429);
@@ -39,9 +53,9 @@ internal sealed class LoadResult
 
     public long Requests => Responses.Count + Errors.Values.Sum() + Timeouts;
 
-    public double RequestsPerSecond => Total > TimeSpan.Zero ? Requests / Total.TotalSeconds : 0;
+    public double RequestsPerSecond => Window > TimeSpan.Zero ? Requests / Window.TotalSeconds : 0;
 
-    public double Goodput => Total > TimeSpan.Zero ? Succeeded / Total.TotalSeconds : 0;
+    public double Goodput => Window > TimeSpan.Zero ? Succeeded / Window.TotalSeconds : 0;
 
     public void Add(LoadResult other)
     {
@@ -62,5 +76,6 @@ internal sealed class LoadResult
         Responses.Add(other.Responses);
         Successes.Add(other.Successes);
         Refusals.Add(other.Refusals);
+        SendLag.Add(other.SendLag);
     }
 }

@@ -13,6 +13,7 @@ namespace Backpressure.Cli.Load;
 /// </summary>
 internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvider)
 {
+    private static readonly TimeSpan SpinThreshold = TimeSpan.FromMilliseconds(1);
     private long _completed;
 
     /// <summary>Requests finished so far, for a progress display.</summary>
@@ -32,7 +33,7 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(abort);
         if (settings.Duration is { } duration)
         {
-            stop.CancelAfter(duration);
+            stop.CancelAfter(settings.Warmup + duration);
         }
 
         long started = timeProvider.GetTimestamp();
@@ -44,11 +45,12 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
         }
 
         var workers = Enumerable.Range(0, settings.Concurrency)
-            .Select(index => Task.Run(() => RunWorkerAsync(client, ShareOf(index), stop.Token, abort), abort))
+            .Select(index => Task.Run(() => RunWorkerAsync(client, started, ShareOf(index), stop.Token, abort), abort))
             .ToArray();
         LoadResult[] tallies = await Task.WhenAll(workers).ConfigureAwait(false);
 
         var result = new LoadResult { Total = timeProvider.GetElapsedTime(started) };
+        result.Window = result.Total > settings.Warmup ? result.Total - settings.Warmup : TimeSpan.Zero;
         foreach (LoadResult tally in tallies)
         {
             result.Add(tally);
@@ -62,56 +64,123 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
     /// server does, and its latency is measured from that due time, so a server that falls behind
     /// shows its queueing in the latencies instead of slowing the load down (coordinated omission).
     /// </summary>
+    /// <remarks>
+    /// The schedule runs on a thread of its own rather than on timers: .NET's timers fire up to a
+    /// millisecond or two late (or early) and their callbacks queue behind the responses being
+    /// read, and either would show up as the server's latency.
+    /// </remarks>
     private async Task<LoadResult> RunOpenLoopAsync(HttpClient client, long start, CancellationToken stop, CancellationToken abort)
     {
         var tally = new LoadResult();
+        var discarded = new LoadResult();
         var sent = new List<Task>();
-        long count = settings.Duration is null ? settings.Requests : long.MaxValue;
-        for (long i = 0; i < count && !stop.IsCancellationRequested; i++)
+        long warmup = (long)Math.Ceiling(settings.Warmup.TotalSeconds * settings.Rate);
+        long count = settings.Duration is null ? warmup + settings.Requests : long.MaxValue;
+        long i = 0;
+        var scheduled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var schedule = new Thread(() =>
         {
-            TimeSpan due = TimeSpan.FromSeconds(i / settings.Rate);
-            TimeSpan wait = due - timeProvider.GetElapsedTime(start);
-            if (wait > TimeSpan.Zero && !await DelayUnlessStopped(wait, stop).ConfigureAwait(false))
+            try
             {
-                break;
+                for (; i < count && !stop.IsCancellationRequested; i++)
+                {
+                    TimeSpan due = TimeSpan.FromSeconds(i / settings.Rate);
+                    if (!WaitUntil(start, due, stop))
+                    {
+                        break;
+                    }
+
+                    long intended = start + (long)(due.TotalSeconds * timeProvider.TimestampFrequency);
+                    bool counted = i >= warmup;
+                    if (counted)
+                    {
+                        tally.SendLag.Record(timeProvider.GetElapsedTime(start) - due);
+                    }
+
+                    sent.Add(SendAndCountAsync(client, counted ? tally : discarded, counted, intended, stop, abort));
+                }
+
+                scheduled.SetResult();
             }
-
-            long intended = start + (long)(due.TotalSeconds * timeProvider.TimestampFrequency);
-            sent.Add(SendAndCountAsync(client, tally, intended, stop, abort));
-        }
-
+            catch (Exception e)
+            {
+                scheduled.SetException(e);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "bp load schedule",
+        };
+        schedule.Start();
+        await scheduled.Task.ConfigureAwait(false);
         await Task.WhenAll(sent).ConfigureAwait(false);
+        tally.Window = TimeSpan.FromSeconds(Math.Max(0, i - warmup) / settings.Rate);
         return tally;
     }
 
-    private async Task SendAndCountAsync(HttpClient client, LoadResult tally, long intended, CancellationToken stop, CancellationToken abort)
+    /// <summary>
+    /// Blocks until <paramref name="due"/> after <paramref name="start"/>, never returning early:
+    /// it sleeps to within a millisecond (the sleep's granularity) and spins the rest. False when
+    /// stopped first.
+    /// </summary>
+    private bool WaitUntil(long start, TimeSpan due, CancellationToken stop)
+    {
+        TimeSpan wait = due - timeProvider.GetElapsedTime(start);
+        if (wait > SpinThreshold && stop.WaitHandle.WaitOne(wait - SpinThreshold))
+        {
+            return false;
+        }
+
+        var spinner = default(SpinWait);
+        while (timeProvider.GetElapsedTime(start) < due)
+        {
+            spinner.SpinOnce(sleep1Threshold: -1);
+        }
+
+        return !stop.IsCancellationRequested;
+    }
+
+    private async Task SendAndCountAsync(HttpClient client, LoadResult tally, bool counted, long intended, CancellationToken stop, CancellationToken abort)
     {
         await SendAsync(client, ResiliencePipeline<HttpResponseMessage>.Empty, tally, intended, stop, abort).ConfigureAwait(false);
-        Interlocked.Increment(ref _completed);
+        if (counted)
+        {
+            Interlocked.Increment(ref _completed);
+        }
     }
 
     private long ShareOf(int worker) => settings.Duration is null
         ? (settings.Requests / settings.Concurrency) + (worker < settings.Requests % settings.Concurrency ? 1 : 0)
         : long.MaxValue;
 
-    private async Task<LoadResult> RunWorkerAsync(HttpClient client, long share, CancellationToken stop, CancellationToken abort)
+    private async Task<LoadResult> RunWorkerAsync(HttpClient client, long runStart, long share, CancellationToken stop, CancellationToken abort)
     {
         var tally = new LoadResult();
+        var discarded = new LoadResult();
         ResiliencePipeline<HttpResponseMessage> pipeline = BuildPipeline(tally);
+        ResiliencePipeline<HttpResponseMessage> warmupPipeline = BuildPipeline(discarded);
         long workerStart = timeProvider.GetTimestamp();
-        for (long sent = 0; sent < share && !stop.IsCancellationRequested; sent++)
+        long attempts = 0;
+        for (long sent = 0; sent < share && !stop.IsCancellationRequested; attempts++)
         {
             if (settings.RatePerWorker > 0)
             {
-                TimeSpan due = TimeSpan.FromSeconds(sent / settings.RatePerWorker) - timeProvider.GetElapsedTime(workerStart);
+                TimeSpan due = TimeSpan.FromSeconds(attempts / settings.RatePerWorker) - timeProvider.GetElapsedTime(workerStart);
                 if (due > TimeSpan.Zero && !await DelayUnlessStopped(due, stop).ConfigureAwait(false))
                 {
                     break;
                 }
             }
 
+            if (timeProvider.GetElapsedTime(runStart) < settings.Warmup)
+            {
+                await SendAsync(client, warmupPipeline, discarded, timeProvider.GetTimestamp(), stop, abort).ConfigureAwait(false);
+                continue;
+            }
+
             await SendAsync(client, pipeline, tally, timeProvider.GetTimestamp(), stop, abort).ConfigureAwait(false);
             Interlocked.Increment(ref _completed);
+            sent++;
         }
 
         return tally;

@@ -21,6 +21,13 @@ internal sealed record LoadSettings
     /// <summary>Run for this long instead of a request count (hey's <c>-z</c>); requests in flight at the end finish.</summary>
     public TimeSpan? Duration { get; init; }
 
+    /// <summary>
+    /// A period before the measured run whose requests are sent but neither counted nor timed, so
+    /// start-up (JIT, connection set-up, a server's first calls) stays out of the figures. It adds
+    /// to <see cref="Duration"/> and to <see cref="Requests"/>; zero for none.
+    /// </summary>
+    public TimeSpan Warmup { get; init; }
+
     /// <summary>Most requests per second each worker sends (hey's <c>-q</c>); 0 for no limit.</summary>
     public double RatePerWorker { get; init; }
 
