@@ -16,7 +16,7 @@ public sealed class BackpressureMetrics
     /// <summary>The meter's name: what <c>dotnet-counters monitor --counters Backpressure</c> and OpenTelemetry's <c>AddMeter</c> take.</summary>
     public const string MeterName = "Backpressure";
 
-    private readonly Counter<long> _decisions;
+    private readonly ConcurrentDictionary<string, PolicyMeasurements> _policies = new(StringComparer.Ordinal);
     private readonly Histogram<double> _duration;
     private readonly Histogram<double> _wait;
     private readonly ConcurrentDictionary<string, PressureGauge> _gauges = new(StringComparer.Ordinal);
@@ -26,8 +26,8 @@ public sealed class BackpressureMetrics
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         Meter = meterFactory.Create(MeterName);
-        _decisions = Meter.CreateCounter<long>(
-            "backpressure.requests", "{request}", "Requests decided by a policy, by outcome: admitted, refused (429) or unavailable (503).");
+        Meter.CreateObservableCounter(
+            "backpressure.requests", ObserveDecisions, "{request}", "Requests decided by a policy, by outcome: admitted, refused (429) or unavailable (503).");
         _duration = Meter.CreateHistogram<double>(
             "backpressure.request.duration", "s", "How long admitted requests held their permit: the work the limit protects.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
@@ -44,8 +44,8 @@ public sealed class BackpressureMetrics
     /// <summary>Reports <paramref name="gauge"/>'s permits under the tag <c>gauge=<paramref name="name"/></c>.</summary>
     public void Observe(string name, PressureGauge gauge) => _gauges[name] = gauge;
 
-    internal void Decided(string policy, string outcome) =>
-        _decisions.Add(1, new KeyValuePair<string, object?>("policy", policy), new KeyValuePair<string, object?>("outcome", outcome));
+    /// <summary>The measurements of the policy named <paramref name="policy"/>, shared by every endpoint it guards.</summary>
+    internal PolicyMeasurements For(string policy) => _policies.GetOrAdd(policy, static (name, metrics) => new PolicyMeasurements(metrics, name), this);
 
     internal void Waited(string policy, long startedAt) =>
         _wait.Record(Stopwatch.GetElapsedTime(startedAt).TotalSeconds, new KeyValuePair<string, object?>("policy", policy));
@@ -55,6 +55,8 @@ public sealed class BackpressureMetrics
 
     /// <summary>Whether anyone listens to the duration histogram; when not, the request path skips reading the clock.</summary>
     internal bool TimesRequests => _duration.Enabled || _wait.Enabled;
+
+    private IEnumerable<Measurement<long>> ObserveDecisions() => _policies.Values.SelectMany(p => p.Observe());
 
     private IEnumerable<Measurement<long>> ObserveInFlight() =>
         _gauges.Select(g => new Measurement<long>(g.Value.InFlight, new KeyValuePair<string, object?>("gauge", g.Key)));

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http;
 
@@ -9,30 +8,40 @@ namespace Backpressure.AspNetCore;
 /// <see cref="RateLimiter"/>, or answers 429 when the limiter refuses. It knows nothing of how
 /// the limit is computed. Wrapping the delegate itself, rather than adding an endpoint filter,
 /// keeps the admitted path to one acquire and one release: filters box the handler's arguments
-/// into a context object on every request. Each decision is counted in <see cref="BackpressureMetrics"/>;
-/// the clock is read only while someone listens to the duration histograms.
+/// into a context object on every request. Each decision is counted in the policy's
+/// <see cref="PolicyMeasurements"/>, resolved once here rather than per request.
 /// </summary>
 internal static class RateLimitedRequestDelegate
 {
-    public static RequestDelegate Wrap(RequestDelegate next, RateLimiter limiter, string name, BackpressureMetrics? metrics) => context =>
+    public static RequestDelegate Wrap(RequestDelegate next, RateLimiter limiter, string name, BackpressureMetrics? metrics)
     {
-        long started = Now(metrics);
+        PolicyMeasurements? measured = metrics?.For(name);
+        return context => Acquire(next, context, limiter, measured);
+    }
+
+    public static RequestDelegate Wrap(RequestDelegate next, RateLimitPolicy policy, BackpressureMetrics? metrics)
+    {
+        PolicyMeasurements? measured = metrics?.For(policy.Name);
+        return context =>
+        {
+            long started = measured?.Now() ?? 0;
+            ValueTask<RateLimitLease> pending = policy.Limiter.AcquireAsync(context, 1, context.RequestAborted);
+            return pending.IsCompletedSuccessfully
+                ? Handle(next, context, policy, pending.Result, measured)
+                : HandleWhenAcquiredAsync(next, context, policy, pending, measured, started);
+        };
+    }
+
+    private static Task Acquire(RequestDelegate next, HttpContext context, RateLimiter limiter, PolicyMeasurements? measured)
+    {
+        long started = measured?.Now() ?? 0;
         ValueTask<RateLimitLease> pending = limiter.AcquireAsync(1, context.RequestAborted);
         return pending.IsCompletedSuccessfully
-            ? Handle(next, context, pending.Result, name, metrics)
-            : HandleWhenAcquiredAsync(next, context, pending, name, metrics, started);
-    };
+            ? Handle(next, context, pending.Result, measured)
+            : HandleWhenAcquiredAsync(next, context, pending, measured, started);
+    }
 
-    public static RequestDelegate Wrap(RequestDelegate next, RateLimitPolicy policy, BackpressureMetrics? metrics) => context =>
-    {
-        long started = Now(metrics);
-        ValueTask<RateLimitLease> pending = policy.Limiter.AcquireAsync(context, 1, context.RequestAborted);
-        return pending.IsCompletedSuccessfully
-            ? Handle(next, context, policy, pending.Result, metrics)
-            : HandleWhenAcquiredAsync(next, context, policy, pending, metrics, started);
-    };
-
-    private static Task Handle(RequestDelegate next, HttpContext context, RateLimitPolicy policy, RateLimitLease lease, BackpressureMetrics? metrics)
+    private static Task Handle(RequestDelegate next, HttpContext context, RateLimitPolicy policy, RateLimitLease lease, PolicyMeasurements? measured)
     {
         IHeaderDictionary headers = context.Response.Headers;
         headers["RateLimit-Policy"] = policy.PolicyHeader;
@@ -41,52 +50,52 @@ internal static class RateLimitedRequestDelegate
             using (lease)
             {
                 string? unavailable = RateLimitRejection.Unavailable(lease);
-                metrics?.Decided(policy.Name, Refusal(unavailable));
+                measured?.Refused(unavailable is not null);
                 return RateLimitRejection.WriteProblemAsync(context, policy, lease, unavailable);
             }
         }
 
         long remaining = policy.Limiter.GetStatistics(context)?.CurrentAvailablePermits ?? 0;
         headers["RateLimit"] = $"\"{policy.Name}\";r={Math.Max(0, remaining)}";
-        return Run(next, context, lease, policy.Name, metrics);
+        return Run(next, context, lease, measured);
     }
 
     private static async Task HandleWhenAcquiredAsync(
-        RequestDelegate next, HttpContext context, RateLimitPolicy policy, ValueTask<RateLimitLease> pending, BackpressureMetrics? metrics, long started)
+        RequestDelegate next, HttpContext context, RateLimitPolicy policy, ValueTask<RateLimitLease> pending, PolicyMeasurements? measured, long started)
     {
         RateLimitLease lease = await pending.ConfigureAwait(false);
-        Waited(metrics, policy.Name, started);
-        await Handle(next, context, policy, lease, metrics).ConfigureAwait(false);
+        measured?.Waited(started);
+        await Handle(next, context, policy, lease, measured).ConfigureAwait(false);
     }
 
-    private static Task Handle(RequestDelegate next, HttpContext context, RateLimitLease lease, string name, BackpressureMetrics? metrics)
+    private static Task Handle(RequestDelegate next, HttpContext context, RateLimitLease lease, PolicyMeasurements? measured)
     {
         if (!lease.IsAcquired)
         {
             using (lease)
             {
                 string? unavailable = RateLimitRejection.Unavailable(lease);
-                metrics?.Decided(name, Refusal(unavailable));
+                measured?.Refused(unavailable is not null);
                 return RateLimitRejection.WritePlainTextAsync(context, lease, unavailable);
             }
         }
 
-        return Run(next, context, lease, name, metrics);
+        return Run(next, context, lease, measured);
     }
 
     private static async Task HandleWhenAcquiredAsync(
-        RequestDelegate next, HttpContext context, ValueTask<RateLimitLease> pending, string name, BackpressureMetrics? metrics, long started)
+        RequestDelegate next, HttpContext context, ValueTask<RateLimitLease> pending, PolicyMeasurements? measured, long started)
     {
         RateLimitLease lease = await pending.ConfigureAwait(false);
-        Waited(metrics, name, started);
-        await Handle(next, context, lease, name, metrics).ConfigureAwait(false);
+        measured?.Waited(started);
+        await Handle(next, context, lease, measured).ConfigureAwait(false);
     }
 
     /// <summary>Runs the admitted request and returns its permit when it ends, however it ends.</summary>
-    private static Task Run(RequestDelegate next, HttpContext context, RateLimitLease lease, string name, BackpressureMetrics? metrics)
+    private static Task Run(RequestDelegate next, HttpContext context, RateLimitLease lease, PolicyMeasurements? measured)
     {
-        metrics?.Decided(name, "admitted");
-        long heldFrom = Now(metrics);
+        measured?.Admitted();
+        long heldFrom = measured?.Now() ?? 0;
         Task running;
         try
         {
@@ -94,20 +103,20 @@ internal static class RateLimitedRequestDelegate
         }
         catch
         {
-            Release(lease, name, metrics, heldFrom);
+            Release(lease, measured, heldFrom);
             throw;
         }
 
         if (running.IsCompletedSuccessfully)
         {
-            Release(lease, name, metrics, heldFrom);
+            Release(lease, measured, heldFrom);
             return running;
         }
 
-        return ReleaseWhenDoneAsync(running, lease, name, metrics, heldFrom);
+        return ReleaseWhenDoneAsync(running, lease, measured, heldFrom);
     }
 
-    private static async Task ReleaseWhenDoneAsync(Task running, RateLimitLease lease, string name, BackpressureMetrics? metrics, long heldFrom)
+    private static async Task ReleaseWhenDoneAsync(Task running, RateLimitLease lease, PolicyMeasurements? measured, long heldFrom)
     {
         try
         {
@@ -115,28 +124,13 @@ internal static class RateLimitedRequestDelegate
         }
         finally
         {
-            Release(lease, name, metrics, heldFrom);
+            Release(lease, measured, heldFrom);
         }
     }
 
-    private static void Release(RateLimitLease lease, string name, BackpressureMetrics? metrics, long heldFrom)
+    private static void Release(RateLimitLease lease, PolicyMeasurements? measured, long heldFrom)
     {
         lease.Dispose();
-        if (heldFrom != 0)
-        {
-            metrics!.Held(name, heldFrom);
-        }
+        measured?.Held(heldFrom);
     }
-
-    private static void Waited(BackpressureMetrics? metrics, string name, long started)
-    {
-        if (started != 0)
-        {
-            metrics!.Waited(name, started);
-        }
-    }
-
-    private static long Now(BackpressureMetrics? metrics) => metrics is { TimesRequests: true } ? Stopwatch.GetTimestamp() : 0;
-
-    private static string Refusal(string? unavailable) => unavailable is null ? "refused" : "unavailable";
 }

@@ -30,16 +30,3 @@ public sealed record ServerStatistics(
             new MemorySnapshot(process.WorkingSet64, process.PeakWorkingSet64, gc.HeapSizeBytes, gc.TotalCommittedBytes, gc.TotalAvailableMemoryBytes));
     }
 }
-
-/// <summary>One pressure gauge's counters.</summary>
-public sealed record GaugeSnapshot(long InFlight, int PermitLimit, long Accepted, long Refused, double RetryAfterSeconds)
-{
-    internal static GaugeSnapshot From(PressureGauge gauge)
-    {
-        var stats = (PressureGaugeStatistics)gauge.GetStatistics()!;
-        return new(stats.InFlight, stats.PermitLimit, stats.Accepted, stats.Refused, gauge.RetryAfter.TotalSeconds);
-    }
-}
-
-/// <summary>The process's memory in bytes: resident now and at peak, and the GC's heap, commitment and allowance.</summary>
-public sealed record MemorySnapshot(long WorkingSet, long PeakWorkingSet, long GcHeapSize, long GcCommitted, long GcAvailable);

@@ -111,6 +111,24 @@ public sealed class LoadRunnerTests
     }
 
     [Fact]
+    public async Task Load_WhenTheServersAcceptQueueIsFull_CountsConnectTimeoutsAsTimeouts_InBothLoops()
+    {
+        // Listening but never accepting: past the backlog the kernel drops the handshakes, so
+        // connecting takes until the handler's ConnectTimeout, which cancels rather than throws.
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        socket.Listen(1);
+        var url = new Uri($"http://127.0.0.1:{((IPEndPoint)socket.LocalEndPoint!).Port}/");
+        var timeout = TimeSpan.FromMilliseconds(300);
+
+        var closed = await Run(new LoadSettings { Url = url, Requests = 24, Concurrency = 24, Timeout = timeout });
+        var open = await Run(new LoadSettings { Url = url, Requests = 24, Concurrency = 24, Rate = 200, Timeout = timeout });
+
+        Assert.Equal(24, closed.Timeouts);
+        Assert.Equal(24, open.Timeouts);
+    }
+
+    [Fact]
     public async Task Load_WhenNothingListens_CountsConnectionErrorsByKind()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

@@ -31,6 +31,7 @@ public sealed class RedisFaultTests(RedisServer redis) : IClassFixture<RedisServ
         int during = await CountAdmittedAsync(limiter, 10);
         TimeSpan tenDecisions = clock.Elapsed;
         bool availableDuring = store.IsAvailable;
+        int warningsDuringOutage = logger.Collector.GetSnapshot().Count(r => r.Level == LogLevel.Warning);
         await redis.StartAsync();
         bool back = await WaitUntilAsync(async () =>
         {
@@ -46,8 +47,9 @@ public sealed class RedisFaultTests(RedisServer redis) : IClassFixture<RedisServ
         Assert.True(tenDecisions < TimeSpan.FromSeconds(10), $"ten decisions during the outage took {tenDecisions}");
         Assert.True(back, "the store never saw Redis again");
         Assert.True(sharedAgain, "after the outage the window's count should be kept in Redis again");
-        Assert.Single(logger.Collector.GetSnapshot(), r => r.Level == LogLevel.Warning);
+        Assert.Equal(1, warningsDuringOutage);
         Assert.Contains(logger.Collector.GetSnapshot(), r => r.Level == LogLevel.Information && r.Message.Contains("available", StringComparison.Ordinal));
+        AssertEachOutageLoggedOnce(logger.Collector.GetSnapshot());
         Assert.True(unavailable.GetMeasurementSnapshot().EvaluateAsCounter() >= 10);
     }
 
@@ -130,6 +132,17 @@ public sealed class RedisFaultTests(RedisServer redis) : IClassFixture<RedisServ
         Timeout = TimeSpan.FromMilliseconds(300),
         ProbeInterval = TimeSpan.FromMilliseconds(200),
     };
+
+    // A freshly restarted Redis on a loaded machine may answer one call slower than the timeout, which is a new outage and logged as one;
+    // what must never happen is a second warning for the same outage.
+    private static void AssertEachOutageLoggedOnce(IReadOnlyList<FakeLogRecord> records)
+    {
+        LogLevel[] levels = records.Select(r => r.Level).Where(l => l is LogLevel.Warning or LogLevel.Information).ToArray();
+        for (int i = 0; i < levels.Length; i++)
+        {
+            Assert.Equal(i % 2 == 0 ? LogLevel.Warning : LogLevel.Information, levels[i]);
+        }
+    }
 
     private static async Task<int> CountAdmittedAsync(RateLimiter limiter, int requests)
     {

@@ -328,10 +328,12 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
             last.Bytes = bytes;
             return response;
         }
-        catch (OperationCanceledException) when (attempt.IsCancellationRequested && !abort.IsCancellationRequested)
+        catch (OperationCanceledException e) when (!abort.IsCancellationRequested)
         {
+            // Our attempt's timer, or the handler's ConnectTimeout, which cancels (a TaskCanceledException
+            // around a TimeoutException) and can fire first when a request waited for a connection.
             response?.Dispose();
-            throw new TimeoutException($"No complete response within {settings.Timeout}.");
+            throw new TimeoutException($"No complete response within {settings.Timeout}.", e);
         }
         catch
         {

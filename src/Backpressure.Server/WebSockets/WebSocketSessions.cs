@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using Backpressure.Queues;
 
 namespace Backpressure.Server.WebSockets;
-
 /// <summary>
 /// Every WebSocket session of the server: counts per endpoint and overflow policy, and the live sessions' queues, so
 /// <c>/stats</c> can show totals and the deepest few connections without a metric per connection.
@@ -109,28 +108,3 @@ public sealed class WebSocketSessions
         public MessageQueueStatistics Closed;
     }
 }
-
-/// <summary>The WebSocket part of <c>/stats</c>.</summary>
-/// <param name="Endpoints">Totals per endpoint (<c>feed</c>, <c>ingest</c>).</param>
-/// <param name="Deepest">The live connections with the fullest queues, fullest first.</param>
-public sealed record WebSocketStatistics(
-    IReadOnlyDictionary<string, WebSocketEndpointStatistics> Endpoints,
-    IReadOnlyList<WebSocketConnectionSnapshot> Deepest);
-
-/// <summary>One WebSocket endpoint's sessions: connection counts, and its queues' counters summed over closed and live sessions.</summary>
-public sealed record WebSocketEndpointStatistics(
-    int Connections,
-    long Accepted,
-    long SlowDisconnects,
-    long TooBigDisconnects,
-    long Enqueued,
-    long Delivered,
-    long Dropped,
-    long Queued,
-    long QueuedBytes,
-    int MaxQueueDepth,
-    long Pauses,
-    long Resumes);
-
-/// <summary>One live connection's queue.</summary>
-public sealed record WebSocketConnectionSnapshot(long Id, string Endpoint, string Policy, int Depth, long Bytes, long Dropped, bool Paused);
