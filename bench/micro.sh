@@ -3,6 +3,7 @@
 # Usage: bench/micro.sh SECTION FILTER, for example
 #   bench/micro.sh gauge '*GaugeBenchmarks*'               (about six minutes on 2 cores)
 #   bench/micro.sh rate-limiters '*RateLimiterBenchmarks*' (about four minutes)
+#   bench/micro.sh http-pipeline '*EndpointPipelineBenchmarks*' (about three minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/common.sh

@@ -43,15 +43,18 @@ start_server() {
   local config=${1:-$work/limited.runtimeconfig.json}
   url="http://127.0.0.1:$((20000 + RANDOM % 20000))"
   taskset -c 0 dotnet exec --runtimeconfig "$config" "$bin/Backpressure.Server.dll" \
-    --urls "$url" --Backpressure:Grpc:Url=http://127.0.0.1:0 --Logging:LogLevel:Default=Warning >/dev/null 2>&1 &
+    --urls "$url" --Backpressure:Grpc:Url=http://127.0.0.1:0 --Logging:LogLevel:Default=Warning >"$work/server.log" 2>&1 &
   server=$!
   for _ in $(seq 1 100); do curl -sf "$url/overhead/bare" >/dev/null && return; sleep 0.2; done
   echo "the server did not start" >&2
   exit 1
 }
 
+# An overloaded server can take a long time to drain after SIGTERM; after 10 s it is killed.
 stop_server() {
   kill "$server" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$server" 2>/dev/null || break; sleep 0.2; done
+  kill -9 "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
   server=""
 }
@@ -102,8 +105,19 @@ capacity=$(awk -v l="$limit" -v s="$service_ms" 'BEGIN {printf "%.2f", l / (s / 
 
 # One overload row, appended to $work/rows.tsv. Usage: row ENDPOINT FACTOR VARIANT [RUNTIMECONFIG]
 row() {
-  local endpoint=$1 factor=$2 variant=$3 rate peak
+  local endpoint=$1 factor=$2 variant=$3 rate peak alive sampler
   start_server "${4:-}"
+  # The kernel's high-water mark of the server's resident set (what /stats calls its peak working
+  # set), sampled from /proc because an overloaded server may not answer /stats, or may not survive.
+  echo 0 > "$work/peak"
+  (
+    for _ in $(seq 1 $(( (warmup + seconds + 60) * 4 ))); do
+      v=$(awk '/^VmHWM/ {print int($2 / 1024)}' "/proc/$server/status" 2>/dev/null) || break
+      [ -n "$v" ] && echo "$v" > "$work/peak"
+      sleep 0.25
+    done
+  ) &
+  sampler=$!
   rate=$(awk -v c="$capacity" -v f="$factor" 'BEGIN {printf "%.2f", c * f}')
   echo "overload: $endpoint ($variant) at ${factor}x = $rate/s" >&2
   if ! taskset -c 1 dotnet "$bin/bp.dll" load "$url$endpoint" --rate "$rate" --warmup "${warmup}s" -z "${seconds}s" \
@@ -111,15 +125,22 @@ row() {
     echo "bp load failed on $endpoint at ${factor}x" >&2
     exit 1
   fi
-  # The kernel's high-water mark of the server's resident set (what /stats calls its peak working
-  # set), read from /proc because an overloaded server may not answer /stats at all.
-  peak=$(awk '/^VmHWM/ {print int($2 / 1024)}' "/proc/$server/status")
+  if kill -0 "$server" 2>/dev/null; then
+    alive=yes
+  else
+    alive=no
+    echo "the server died on $endpoint at ${factor}x; the end of its output:" >&2
+    tail -n 5 "$work/server.log" >&2
+  fi
+  kill "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
+  peak=$(cat "$work/peak")
   stop_server
-  jq -r --arg e "$endpoint" --arg v "$variant" --arg f "$factor" --arg r "$rate" --arg c "$capacity" --arg p "$peak" '
+  jq -r --arg e "$endpoint" --arg v "$variant" --arg f "$factor" --arg r "$rate" --arg c "$capacity" --arg p "$peak" --arg a "$alive" '
     def ms: . * 1000 | . * 10 | round / 10;
     [$e, $v, $f, $r, (.goodput_per_second * 100 | round / 100), ((.goodput_per_second / ($c|tonumber)) * 100 | round),
      (.success_latency.percentiles.p50 | ms), (.success_latency.percentiles.p99 | ms), (.success_latency.slowest_seconds | ms),
-     (.refusal_latency.percentiles.p99 | ms), .refused, .errors, .timeouts, $p, (.send_lag.percentiles.p99 | ms)] | @tsv' \
+     (.refusal_latency.percentiles.p99 | ms), .refused, .errors, .timeouts, $p, $a, (.send_lag.percentiles.p99 | ms)] | @tsv' \
     "$work/run.json" >> "$work/rows.tsv"
 }
 
@@ -138,9 +159,9 @@ overload() {
     echo "$(measured_on) with \`$command\`:"
     echo "capacity = gauge limit $limit / service time ${service_ms} ms = $capacity calls/s. A fresh server per row, under a GC heap limit of $heap_limit_mib MiB; open-loop load at the row's rate for $warmup s uncounted, then $seconds s measured; latencies from each request's due time; \`bp\`'s own send lag (p99) in the last column."
     echo
-    echo "| endpoint | server | offered | offered/s | goodput/s | of capacity | p50 ok ms | p99 ok ms | max ok ms | p99 429 ms | 429 | errors | timeouts | peak RSS MiB | send lag p99 ms |"
-    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-    awk -F'\t' '{printf "| `%s` | %s | %s× | %s | %s | %s%% | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15}' "$work/rows.tsv"
+    echo "| endpoint | server | offered | offered/s | goodput/s | of capacity | p50 ok ms | p99 ok ms | max ok ms | p99 429 ms | 429 | errors | timeouts | peak RSS MiB | server alive after | send lag p99 ms |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"
+    awk -F'\t' '{printf "| `%s` | %s | %s× | %s | %s | %s%% | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16}' "$work/rows.tsv"
     echo
     echo "![Goodput and p99 latency of successful calls against offered load](overload.png)"
   } > "$work/overload.md"

@@ -42,10 +42,22 @@ internal sealed class LatencyRecorder
         Slowest = other.Slowest > Slowest ? other.Slowest : Slowest;
     }
 
-    /// <summary>The latency at or under which <paramref name="percentile"/> % of calls finished; zero when none did.</summary>
-    public TimeSpan Percentile(double percentile) => Count == 0
-        ? TimeSpan.Zero
-        : TimeSpan.FromMicroseconds(Histogram.GetValueAtPercentile(percentile));
+    /// <summary>
+    /// The latency at or under which <paramref name="percentile"/> % of calls finished, never outside
+    /// [<see cref="Fastest"/>, <see cref="Slowest"/>]; zero when none did.
+    /// </summary>
+    public TimeSpan Percentile(double percentile)
+    {
+        if (Count == 0)
+        {
+            return TimeSpan.Zero;
+        }
+
+        // The histogram answers with the top of the value's bucket (up to 0.1 % above it), which can
+        // put a p99 above the slowest call actually seen; the exact extremes bound it.
+        var value = TimeSpan.FromMicroseconds(Histogram.GetValueAtPercentile(percentile));
+        return value < Fastest ? Fastest : value > Slowest ? Slowest : value;
+    }
 
     /// <summary>hey's response-time histogram: <paramref name="buckets"/> equal steps from fastest to slowest, each counting the calls up to its mark.</summary>
     public IReadOnlyList<(TimeSpan Mark, long Count)> Buckets(int buckets = 10)
