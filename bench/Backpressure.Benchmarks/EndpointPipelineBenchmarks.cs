@@ -23,7 +23,6 @@ public class EndpointPipelineBenchmarks
 {
     private const int Limit = 1000;
     private WebApplication _host = null!;
-    private IServiceProvider _services = null!;
     private RequestDelegate _pipeline = null!;
     private MeterListener? _listener;
 
@@ -43,9 +42,8 @@ public class EndpointPipelineBenchmarks
             c.QueueLimit = 0;
         }));
         _host = builder.Build();
-        _services = _host.Services;
 
-        var app = new ApplicationBuilder(_services);
+        var app = new ApplicationBuilder(_host.Services);
         app.UseRouting();
         app.UseRateLimiter();
         app.UseEndpoints(endpoints =>
@@ -103,7 +101,7 @@ public class EndpointPipelineBenchmarks
 
     private DefaultHttpContext Request(string path)
     {
-        var context = new DefaultHttpContext { RequestServices = _services };
+        var context = new DefaultHttpContext { RequestServices = _host.Services };
         context.Request.Method = HttpMethods.Get;
         context.Request.Path = path;
         context.Response.Body = Stream.Null;

@@ -16,7 +16,11 @@ internal static class RateLimitedRequestDelegate
     public static RequestDelegate Wrap(RequestDelegate next, RateLimiter limiter, string name, BackpressureMetrics? metrics)
     {
         PolicyMeasurements? measured = metrics?.For(name);
-        return context => Acquire(next, context, limiter, measured);
+        return context =>
+        {
+            long started = measured?.Now() ?? 0;
+            return Decide(next, context, null, limiter.AcquireAsync(1, context.RequestAborted), measured, started);
+        };
     }
 
     public static RequestDelegate Wrap(RequestDelegate next, RateLimitPolicy policy, BackpressureMetrics? metrics)
@@ -25,70 +29,55 @@ internal static class RateLimitedRequestDelegate
         return context =>
         {
             long started = measured?.Now() ?? 0;
-            ValueTask<RateLimitLease> pending = policy.Limiter.AcquireAsync(context, 1, context.RequestAborted);
-            return pending.IsCompletedSuccessfully
-                ? Handle(next, context, policy, pending.Result, measured)
-                : HandleWhenAcquiredAsync(next, context, policy, pending, measured, started);
+            return Decide(next, context, policy, policy.Limiter.AcquireAsync(context, 1, context.RequestAborted), measured, started);
         };
     }
 
-    private static Task Acquire(RequestDelegate next, HttpContext context, RateLimiter limiter, PolicyMeasurements? measured)
-    {
-        long started = measured?.Now() ?? 0;
-        ValueTask<RateLimitLease> pending = limiter.AcquireAsync(1, context.RequestAborted);
-        return pending.IsCompletedSuccessfully
-            ? Handle(next, context, pending.Result, measured)
-            : HandleWhenAcquiredAsync(next, context, pending, measured, started);
-    }
-
-    private static Task Handle(RequestDelegate next, HttpContext context, RateLimitPolicy policy, RateLimitLease lease, PolicyMeasurements? measured)
-    {
-        IHeaderDictionary headers = context.Response.Headers;
-        headers["RateLimit-Policy"] = policy.PolicyHeader;
-        if (!lease.IsAcquired)
-        {
-            using (lease)
-            {
-                string? unavailable = RateLimitRejection.Unavailable(lease);
-                measured?.Refused(unavailable is not null);
-                return RateLimitRejection.WriteProblemAsync(context, policy, lease, unavailable);
-            }
-        }
-
-        long remaining = policy.Limiter.GetStatistics(context)?.CurrentAvailablePermits ?? 0;
-        headers["RateLimit"] = $"\"{policy.Name}\";r={Math.Max(0, remaining)}";
-        return Run(next, context, lease, measured);
-    }
+    private static Task Decide(
+        RequestDelegate next, HttpContext context, RateLimitPolicy? policy, ValueTask<RateLimitLease> pending, PolicyMeasurements? measured, long started) =>
+        pending.IsCompletedSuccessfully
+            ? Handle(next, context, policy, pending.Result, measured)
+            : HandleWhenAcquiredAsync(next, context, policy, pending, measured, started);
 
     private static async Task HandleWhenAcquiredAsync(
-        RequestDelegate next, HttpContext context, RateLimitPolicy policy, ValueTask<RateLimitLease> pending, PolicyMeasurements? measured, long started)
+        RequestDelegate next, HttpContext context, RateLimitPolicy? policy, ValueTask<RateLimitLease> pending, PolicyMeasurements? measured, long started)
     {
         RateLimitLease lease = await pending.ConfigureAwait(false);
         measured?.Waited(started);
         await Handle(next, context, policy, lease, measured).ConfigureAwait(false);
     }
 
-    private static Task Handle(RequestDelegate next, HttpContext context, RateLimitLease lease, PolicyMeasurements? measured)
+    /// <summary>
+    /// Answers a refused request at once or runs an admitted one. A per-client <paramref name="policy"/> also
+    /// describes itself in <c>RateLimit-Policy</c>/<c>RateLimit</c> headers and refuses with problem details;
+    /// a bare limiter (<paramref name="policy"/> null) refuses in plain text.
+    /// </summary>
+    private static Task Handle(RequestDelegate next, HttpContext context, RateLimitPolicy? policy, RateLimitLease lease, PolicyMeasurements? measured)
     {
+        if (policy is not null)
+        {
+            context.Response.Headers["RateLimit-Policy"] = policy.PolicyHeader;
+        }
+
         if (!lease.IsAcquired)
         {
             using (lease)
             {
                 string? unavailable = RateLimitRejection.Unavailable(lease);
                 measured?.Refused(unavailable is not null);
-                return RateLimitRejection.WritePlainTextAsync(context, lease, unavailable);
+                return policy is null
+                    ? RateLimitRejection.WritePlainTextAsync(context, lease, unavailable)
+                    : RateLimitRejection.WriteProblemAsync(context, policy, lease, unavailable);
             }
         }
 
-        return Run(next, context, lease, measured);
-    }
+        if (policy is not null)
+        {
+            long remaining = policy.Limiter.GetStatistics(context)?.CurrentAvailablePermits ?? 0;
+            context.Response.Headers["RateLimit"] = $"\"{policy.Name}\";r={Math.Max(0, remaining)}";
+        }
 
-    private static async Task HandleWhenAcquiredAsync(
-        RequestDelegate next, HttpContext context, ValueTask<RateLimitLease> pending, PolicyMeasurements? measured, long started)
-    {
-        RateLimitLease lease = await pending.ConfigureAwait(false);
-        measured?.Waited(started);
-        await Handle(next, context, lease, measured).ConfigureAwait(false);
+        return Run(next, context, lease, measured);
     }
 
     /// <summary>Runs the admitted request and returns its permit when it ends, however it ends.</summary>

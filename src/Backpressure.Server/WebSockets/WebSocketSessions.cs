@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Backpressure.Queues;
 
 namespace Backpressure.Server.WebSockets;
+
 /// <summary>
 /// Every WebSocket session of the server: counts per endpoint and overflow policy, and the live sessions' queues, so
 /// <c>/stats</c> can show totals and the deepest few connections without a metric per connection.
