@@ -89,6 +89,7 @@ public abstract class RedisRateLimiter : RateLimiter
             return Count(local);
         }
 
+        long asked = _store.Time.GetTimestamp();
         RedisDecision? answer = await _store.TryEvaluateAsync(_script, _keys, [_store.ClockArgument(), .. _parameters, permitCount], cancellationToken)
             .ConfigureAwait(false);
         if (answer is not { } decision)
@@ -105,10 +106,14 @@ public abstract class RedisRateLimiter : RateLimiter
         }
 
         Forget();
-        if (decision.Microseconds > 0)
+        // Admitted with a turn later (a leaky bucket's queue): the slot is taken in Redis, so waiting it out is all that is left.
+        // The turn is counted from when we asked, not from when the answer was read: a continuation that runs late must not
+        // push the turn back by its own lateness. With the application's clock the script's "now" is exactly that moment; with Redis's
+        // it is at most one network hop later, so a turn may come that much early, never a whole round trip late.
+        TimeSpan untilTurn = TimeSpan.FromMicroseconds(decision.Microseconds) - _store.Time.GetElapsedTime(asked);
+        if (untilTurn > TimeSpan.Zero)
         {
-            // Admitted with a turn later (a leaky bucket's queue): the slot is taken in Redis, so waiting it out is all that is left.
-            await Task.Delay(TimeSpan.FromMicroseconds(decision.Microseconds), _store.Time, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(untilTurn, _store.Time, cancellationToken).ConfigureAwait(false);
         }
 
         return Count(RedisLease.Granted);

@@ -90,6 +90,22 @@ public sealed class RedisLimiterEquivalenceTests(RedisServer redis) : IClassFixt
         Assert.Equal(TimeSpan.FromMilliseconds(100), retryAfter);
     }
 
+    [Fact]
+    public async Task LeakyBucket_ATurnThatPassesWhileTheAnswerIsOnItsWay_IsNotWaitedForAgain()
+    {
+        var options = new LeakyBucketLimiterOptions { PermitsPerPeriod = 10, Period = TimeSpan.FromSeconds(1), QueueLimit = 2 };
+        using var shared = new RedisLeakyBucketLimiter(_store, "client", options);
+
+        using RateLimitLease first = await shared.AcquireAsync();
+        Task<RateLimitLease> second = shared.AcquireAsync().AsTask();
+        // The clock reaches the turn before Redis's answer is read: nothing will advance it again.
+        _time.Advance(TimeSpan.FromMilliseconds(100));
+        using RateLimitLease secondLease = await second.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.True(first.IsAcquired);
+        Assert.True(secondLease.IsAcquired);
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
