@@ -4,6 +4,7 @@
 #   bench/micro.sh gauge '*GaugeBenchmarks*'               (about six minutes on 2 cores)
 #   bench/micro.sh rate-limiters '*RateLimiterBenchmarks*' (about four minutes)
 #   bench/micro.sh http-pipeline '*EndpointPipelineBenchmarks*' (about three minutes)
+#   bench/micro.sh request-guard '*RequestGuardBenchmarks*' (about five minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/common.sh

@@ -16,28 +16,26 @@ internal static class RateLimitedRequestDelegate
     public static RequestDelegate Wrap(RequestDelegate next, RateLimiter limiter, string name, BackpressureMetrics? metrics)
     {
         PolicyMeasurements? measured = metrics?.For(name);
-        return context =>
-        {
-            long started = measured?.Now() ?? 0;
-            return Decide(next, context, null, limiter.AcquireAsync(1, context.RequestAborted), measured, started);
-        };
+        return context => Decide(next, context, null, limiter.AcquireAsync(1, context.RequestAborted), measured);
     }
 
     public static RequestDelegate Wrap(RequestDelegate next, RateLimitPolicy policy, BackpressureMetrics? metrics)
     {
         PolicyMeasurements? measured = metrics?.For(policy.Name);
-        return context =>
-        {
-            long started = measured?.Now() ?? 0;
-            return Decide(next, context, policy, policy.Limiter.AcquireAsync(context, 1, context.RequestAborted), measured, started);
-        };
+        return context => Decide(next, context, policy, policy.Limiter.AcquireAsync(context, 1, context.RequestAborted), measured);
     }
 
+    /// <remarks>
+    /// A wait is timed from when the limiter handed back an unfinished acquisition, not from before it
+    /// was asked: what a limiter does before it returns (a partition lookup, queuing a command to
+    /// Redis) takes microseconds against waits of milliseconds, and a decision made at once (almost
+    /// every one) then reads no clock for a wait that did not happen.
+    /// </remarks>
     private static Task Decide(
-        RequestDelegate next, HttpContext context, RateLimitPolicy? policy, ValueTask<RateLimitLease> pending, PolicyMeasurements? measured, long started) =>
+        RequestDelegate next, HttpContext context, RateLimitPolicy? policy, ValueTask<RateLimitLease> pending, PolicyMeasurements? measured) =>
         pending.IsCompletedSuccessfully
             ? Handle(next, context, policy, pending.Result, measured)
-            : HandleWhenAcquiredAsync(next, context, policy, pending, measured, started);
+            : HandleWhenAcquiredAsync(next, context, policy, pending, measured, measured?.Now() ?? 0);
 
     private static async Task HandleWhenAcquiredAsync(
         RequestDelegate next, HttpContext context, RateLimitPolicy? policy, ValueTask<RateLimitLease> pending, PolicyMeasurements? measured, long started)
