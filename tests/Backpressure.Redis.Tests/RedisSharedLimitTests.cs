@@ -15,7 +15,7 @@ public sealed class RedisSharedLimitTests(RedisServer redis) : IClassFixture<Red
     {
         for (int i = 0; i < 3; i++)
         {
-            _connections.Add(await redis.ConnectAsync());
+            _connections.Add(await redis.ConnectPatientlyAsync());
         }
     }
 
@@ -136,7 +136,7 @@ public sealed class RedisSharedLimitTests(RedisServer redis) : IClassFixture<Red
     [Fact]
     public async Task WarmUp_LoadsEveryScript_AndAScriptRedisForgotIsSentAgain()
     {
-        await using ConnectionMultiplexer admin = await ConnectionMultiplexer.ConnectAsync($"{redis.Configuration},allowAdmin=true");
+        await using ConnectionMultiplexer admin = await redis.ConnectAsync(o => o.AllowAdmin = true);
         var store = new RedisStore(admin, new RedisStoreOptions { KeyPrefix = _prefix });
         IServer server = admin.GetServers().Single();
         await server.ScriptFlushAsync();

@@ -20,8 +20,20 @@ public sealed class RedisServer : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Port = ExternalCommand.FreePort();
-        await StartAsync();
+        // A port found free can be taken before redis-server binds it (by another test process's server);
+        // StartAsync notices, and a fresh port is tried.
+        for (int attempt = 1; ; attempt++)
+        {
+            Port = ExternalCommand.FreePort();
+            try
+            {
+                await StartAsync();
+                return;
+            }
+            catch (PortTakenException) when (attempt < 3)
+            {
+            }
+        }
     }
 
     public async Task StartAsync()
@@ -44,18 +56,49 @@ public sealed class RedisServer : IAsyncLifetime
         {
             try
             {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, Port);
-                return;
+                int answering = await ProcessIdOnPortAsync();
+                if (answering == _process.Id)
+                {
+                    return;
+                }
+
+                await KillAsync();
+                throw new PortTakenException($"port {Port} is answered by redis-server {answering}, not by the one started here");
             }
             catch (SocketException)
             {
+                if (_process.HasExited)
+                {
+                    throw new PortTakenException($"redis-server exited at start on port {Port} (exit code {_process.ExitCode})");
+                }
+
                 await Task.Delay(50);
             }
         }
 
         throw new InvalidOperationException($"redis-server did not listen on port {Port} within 5 s");
     }
+
+    /// <summary>The <c>process_id</c> that the Redis on <see cref="Port"/> reports, so a test never talks to a server it did not start.</summary>
+    private async Task<int> ProcessIdOnPortAsync()
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, Port);
+        using NetworkStream stream = client.GetStream();
+        await stream.WriteAsync("INFO server\r\n"u8.ToArray());
+        using var reader = new StreamReader(stream);
+        for (int i = 0; i < 200 && await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(5)) is { } line; i++)
+        {
+            if (line.StartsWith("process_id:", StringComparison.Ordinal))
+            {
+                return int.Parse(line.AsSpan("process_id:".Length), System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        throw new InvalidOperationException($"the server on port {Port} did not report its process_id");
+    }
+
+    private sealed class PortTakenException(string message) : Exception(message);
 
     /// <summary>Kills the server, as a crash would: no shutdown, nothing saved.</summary>
     public async Task KillAsync()
@@ -70,7 +113,27 @@ public sealed class RedisServer : IAsyncLifetime
         _process = null;
     }
 
-    public async Task<ConnectionMultiplexer> ConnectAsync() => await ConnectionMultiplexer.ConnectAsync(Configuration);
+    /// <summary>
+    /// A connection whose commands fail after one second (<see cref="Configuration"/>), as the fault tests
+    /// need to see an outage quickly. <paramref name="configure"/> may change any option.
+    /// </summary>
+    public async Task<ConnectionMultiplexer> ConnectAsync(Action<ConfigurationOptions>? configure = null)
+    {
+        var options = ConfigurationOptions.Parse(Configuration);
+        configure?.Invoke(options);
+        return await ConnectionMultiplexer.ConnectAsync(options);
+    }
+
+    /// <summary>
+    /// A connection whose commands may take up to 30 s, for tests of what the scripts decide rather than
+    /// of outages: in a cold test process on a busy machine the first script call (JIT, <c>NOSCRIPT</c>
+    /// and the script sent again) can outlast one second, and a store takes the timeout for an outage.
+    /// </summary>
+    public Task<ConnectionMultiplexer> ConnectPatientlyAsync() => ConnectAsync(o =>
+    {
+        o.AsyncTimeout = 30_000;
+        o.SyncTimeout = 30_000;
+    });
 
     public Task DisposeAsync() => KillAsync();
 }
