@@ -111,17 +111,32 @@ public sealed class WebSocketOutbox : IDisposable
             return outcome;
         }
 
-        TimeSpan remaining = RemainingGrace();
-        using var graceOver = new CancellationTokenSource(remaining, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, graceOver.Token);
-        try
+        while (true)
         {
-            return await _queue.EnqueueAsync(message, linked.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            DisconnectIfOverGrace();
-            return EnqueueOutcome.Closed;
+            long fullSince = Volatile.Read(ref _fullSince);
+            using var graceOver = new CancellationTokenSource(RemainingGrace(fullSince), _time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, graceOver.Token);
+            try
+            {
+                return await _queue.EnqueueAsync(message, linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                if (_closed.IsCancellationRequested)
+                {
+                    return EnqueueOutcome.Closed;
+                }
+
+                // The timer, not a fresh clock reading, says the grace is over: timers count coarser time than
+                // the clock and may fire a millisecond or so early, and a clock check then would leave the client
+                // connected while the producer, told Closed, stopped. Only a queue that drained and filled again
+                // while we waited starts a new grace period.
+                if (fullSince != 0 && Volatile.Read(ref _fullSince) == fullSince)
+                {
+                    DisconnectAsSlow();
+                    return EnqueueOutcome.Closed;
+                }
+            }
         }
     }
 
@@ -242,10 +257,9 @@ public sealed class WebSocketOutbox : IDisposable
     private void OnFlowChanged(FlowSignal signal) =>
         Volatile.Write(ref _fullSince, signal == FlowSignal.Pause ? Math.Max(1, _time.GetTimestamp()) : 0);
 
-    private TimeSpan RemainingGrace()
+    private TimeSpan RemainingGrace(long fullSince)
     {
-        long since = Volatile.Read(ref _fullSince);
-        TimeSpan remaining = since == 0 ? _grace : _grace - _time.GetElapsedTime(since);
+        TimeSpan remaining = fullSince == 0 ? _grace : _grace - _time.GetElapsedTime(fullSince);
         return remaining > TimeSpan.Zero ? remaining : TimeSpan.FromTicks(1);
     }
 
@@ -258,7 +272,10 @@ public sealed class WebSocketOutbox : IDisposable
             return _closed.IsCancellationRequested;
         }
 
-        TryClose(WebSocketCloseStatus.PolicyViolation, $"slow consumer: queue full for over {_grace.TotalSeconds:0.#} s", drain: false, slow: true);
+        DisconnectAsSlow();
         return true;
     }
+
+    private void DisconnectAsSlow() =>
+        TryClose(WebSocketCloseStatus.PolicyViolation, $"slow consumer: queue full for over {_grace.TotalSeconds:0.#} s", drain: false, slow: true);
 }
