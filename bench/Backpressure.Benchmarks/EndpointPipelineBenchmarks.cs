@@ -4,7 +4,6 @@ using Backpressure.AspNetCore;
 using BenchmarkDotNet.Attributes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -21,7 +20,6 @@ namespace Backpressure.Benchmarks;
 [MemoryDiagnoser]
 public class EndpointPipelineBenchmarks
 {
-    private const int Limit = 1000;
     private WebApplication _host = null!;
     private RequestDelegate _pipeline = null!;
     private MeterListener? _listener;
@@ -35,12 +33,7 @@ public class EndpointPipelineBenchmarks
         // The host supplies what routing needs (diagnostics, options, logging); it is never started.
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.Services.AddPressureGauge("overhead", o => o.PermitLimit = Limit);
-        builder.Services.AddRateLimiter(o => o.AddConcurrencyLimiter("aspnet", c =>
-        {
-            c.PermitLimit = Limit;
-            c.QueueLimit = 0;
-        }));
+        builder.Services.AddOverheadGuards();
         _host = builder.Build();
 
         var app = new ApplicationBuilder(_host.Services);
@@ -49,8 +42,8 @@ public class EndpointPipelineBenchmarks
         app.UseEndpoints(endpoints =>
         {
             endpoints.MapGet("/bare", () => "ok");
-            endpoints.MapGet("/gauge", () => "ok").RequireBackpressure("overhead");
-            endpoints.MapGet("/rate-limiter", () => "ok").RequireRateLimiting("aspnet");
+            endpoints.MapGet("/gauge", () => "ok").RequireBackpressure(OverheadGuards.Gauge);
+            endpoints.MapGet("/rate-limiter", () => "ok").RequireRateLimiting(OverheadGuards.Middleware);
         });
         _pipeline = app.Build();
 

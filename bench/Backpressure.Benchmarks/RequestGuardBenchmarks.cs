@@ -4,7 +4,6 @@ using Backpressure.AspNetCore;
 using BenchmarkDotNet.Attributes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.Extensions.DependencyInjection;
@@ -32,7 +31,6 @@ namespace Backpressure.Benchmarks;
 [MemoryDiagnoser]
 public class RequestGuardBenchmarks
 {
-    private const int Limit = 1000;
     private static readonly RequestDelegate s_endpoint = static _ => Task.CompletedTask;
     private ServiceProvider _services = null!;
     private RequestDelegate _gauge = null!;
@@ -69,16 +67,11 @@ public class RequestGuardBenchmarks
 
         _services = services
             .AddLogging()
-            .AddPressureGauge("overhead", o => o.PermitLimit = Limit)
-            .AddRateLimiter(o => o.AddConcurrencyLimiter("aspnet", c =>
-            {
-                c.PermitLimit = Limit;
-                c.QueueLimit = 0;
-            }))
+            .AddOverheadGuards()
             .BuildServiceProvider();
 
-        _gauge = GuardedEndpoint(b => b.RequireBackpressure("overhead")).RequestDelegate!;
-        Endpoint limited = GuardedEndpoint(b => b.RequireRateLimiting("aspnet"));
+        _gauge = GuardedEndpoint(b => b.RequireBackpressure(OverheadGuards.Gauge)).RequestDelegate!;
+        Endpoint limited = GuardedEndpoint(b => b.RequireRateLimiting(OverheadGuards.Middleware));
         var app = new ApplicationBuilder(_services);
         app.UseRateLimiter();
         app.Run(limited.RequestDelegate!);
@@ -108,7 +101,7 @@ public class RequestGuardBenchmarks
             }
         }
 
-        var gauge = _services.GetRequiredKeyedService<RateLimiter>("overhead");
+        var gauge = _services.GetRequiredKeyedService<RateLimiter>(OverheadGuards.Gauge);
         if (gauge.GetStatistics()!.TotalSuccessfulLeases != 1)
         {
             throw new InvalidOperationException("The gauge did not admit the checking request.");

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using StackExchange.Redis;
 
 namespace Backpressure.Testing;
@@ -65,7 +64,7 @@ public sealed class RedisServer : IAsyncLifetime
                 await KillAsync();
                 throw new PortTakenException($"port {Port} is answered by redis-server {answering}, not by the one started here");
             }
-            catch (SocketException)
+            catch (RedisConnectionException)
             {
                 if (_process.HasExited)
                 {
@@ -80,22 +79,15 @@ public sealed class RedisServer : IAsyncLifetime
     }
 
     /// <summary>The <c>process_id</c> that the Redis on <see cref="Port"/> reports, so a test never talks to a server it did not start.</summary>
+    /// <exception cref="RedisConnectionException">Nothing answers on the port yet.</exception>
     private async Task<int> ProcessIdOnPortAsync()
     {
-        using var client = new TcpClient();
-        await client.ConnectAsync(IPAddress.Loopback, Port);
-        using NetworkStream stream = client.GetStream();
-        await stream.WriteAsync("INFO server\r\n"u8.ToArray());
-        using var reader = new StreamReader(stream);
-        for (int i = 0; i < 200 && await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(5)) is { } line; i++)
-        {
-            if (line.StartsWith("process_id:", StringComparison.Ordinal))
-            {
-                return int.Parse(line.AsSpan("process_id:".Length), System.Globalization.CultureInfo.InvariantCulture);
-            }
-        }
-
-        throw new InvalidOperationException($"the server on port {Port} did not report its process_id");
+        var options = new ConfigurationOptions { EndPoints = { { IPAddress.Loopback, Port } }, AbortOnConnectFail = true, ConnectTimeout = 1000, AllowAdmin = true };
+        await using ConnectionMultiplexer probe = await ConnectionMultiplexer.ConnectAsync(options);
+        IGrouping<string, KeyValuePair<string, string>>[] info = await probe.GetServer(probe.GetEndPoints()[0]).InfoAsync("server");
+        string processId = info.SelectMany(section => section).FirstOrDefault(pair => pair.Key == "process_id").Value
+            ?? throw new InvalidOperationException($"the server on port {Port} did not report its process_id");
+        return int.Parse(processId, System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private sealed class PortTakenException(string message) : Exception(message);
