@@ -1,0 +1,18 @@
+using Backpressure.Adaptive;
+
+namespace Backpressure.Simulation;
+
+/// <summary>
+/// One way of limiting the simulated service: a limit algorithm behind the same
+/// <see cref="AdaptiveConcurrencyLimiter"/>, or none at all.
+/// </summary>
+/// <param name="Name">How tables name it.</param>
+/// <param name="CreateAlgorithm">Makes a fresh algorithm for a run, given the service's CPU use (0–1) for algorithms that read one; null for no limit.</param>
+public sealed record Contender(string Name, Func<Func<double>, ConcurrencyLimitAlgorithm>? CreateAlgorithm)
+{
+    /// <summary>No limit at all: every request is admitted.</summary>
+    public static Contender NoLimit { get; } = new("no limit", null);
+
+    /// <summary>A static limit.</summary>
+    public static Contender Static(int limit, string? name = null) => new(name ?? $"static {limit}", _ => new FixedConcurrencyLimit(limit));
+}

@@ -1,0 +1,54 @@
+namespace Backpressure.Simulation;
+
+/// <summary>
+/// One simulated experiment: open-loop Poisson arrivals at <see cref="OfferedRate"/>, a service
+/// whose shape changes at set times, optional stop-the-world pauses, clients that give up after
+/// <see cref="ClientTimeout"/>, and phases reported apart.
+/// </summary>
+public sealed class Scenario
+{
+    /// <summary>A short name, such as <c>S1</c>.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>One sentence on what it tests.</summary>
+    public required string Description { get; init; }
+
+    /// <summary>How long it runs, in simulated seconds.</summary>
+    public required double Duration { get; init; }
+
+    /// <summary>Offered requests per second at a time in seconds.</summary>
+    public required Func<double, double> OfferedRate { get; init; }
+
+    /// <summary>The service's shape from each time on, in order; the first at time 0.</summary>
+    public required IReadOnlyList<(double At, ServiceShape Shape)> Shapes { get; init; }
+
+    /// <summary>Stop-the-world pauses: (start, length), in seconds.</summary>
+    public IReadOnlyList<(double At, double Length)> Pauses { get; init; } = [];
+
+    /// <summary>The phases reported apart.</summary>
+    public required IReadOnlyList<Phase> Phases { get; init; }
+
+    /// <summary>A client gives up on its request after this long; the server then abandons the work (as a cancelled request does).</summary>
+    public TimeSpan ClientTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>A completed request counts toward goodput when it took at most this long.</summary>
+    public required TimeSpan Slo { get; init; }
+
+    /// <summary>Seeds the arrival and service-time streams, which are the same for every contender.</summary>
+    public int Seed { get; init; } = 1;
+
+    /// <summary>The shape in force at a time.</summary>
+    public ServiceShape ShapeAt(double time)
+    {
+        ServiceShape shape = Shapes[0].Shape;
+        foreach ((double at, ServiceShape next) in Shapes)
+        {
+            if (at <= time)
+            {
+                shape = next;
+            }
+        }
+
+        return shape;
+    }
+}

@@ -1,0 +1,348 @@
+namespace Backpressure.Adaptive;
+
+/// <summary>
+/// Backpressure's adaptive limit: it finds how much concurrency the work can take by watching the
+/// queueing delay that admitted work adds to its own latency, and cuts only when the limit is what
+/// lets that queue form.
+/// </summary>
+/// <remarks>
+/// <para>Each decision rests on the samples of permits granted since the limit last moved (at least
+/// <see cref="QueueingDelayLimitOptions.MinSamplesPerUpdate"/>, after
+/// <see cref="QueueingDelayLimitOptions.UpdateInterval"/> or at once with
+/// <see cref="QueueingDelayLimitOptions.SamplesPerUpdate"/>), so the loop runs once per round trip
+/// at the slowest and every few milliseconds for fast work, not on Netflix's 1 s windows. It compares
+/// their mean latency <c>r</c> with the no-load latency <c>B</c>:</para>
+/// <list type="bullet">
+/// <item><b>No queue</b> (<c>r ≤ B·(1 + GrowthTolerance)</c>): the limit grows, doubling per decision
+/// in slow start (from cold, and again after an idle spell) and by 5 % after the first queue, as
+/// TCP grows its window. It never grows past <see cref="QueueingDelayLimitOptions.HeadroomFactor"/> times the most
+/// permits recently in flight, so it does not drift upward while the application is the bottleneck
+/// (Netflix's Gradient2 does, its issue #134) and falls back to that ceiling when load drops.</item>
+/// <item><b>A queue, and the limit binds</b> (<c>r &gt; B·(1 + QueueingThreshold)</c> and permits
+/// were granted up to the limit): the limit is cut in proportion, <c>L ← L·(1 + GrowthTolerance)·B/r</c>,
+/// at most halving per decision. At saturation latency grows with the work admitted (<c>r/B ≈ L/L*</c>),
+/// so one cut lands near the ideal limit <c>L*</c> instead of creeping toward it by 10 % a second.</item>
+/// <item><b>A queue, and the limit does not bind</b>: the limit holds. Work slower than its baseline
+/// while the limit stops nothing means a dependency got slower, not that this service is saturated:
+/// in-flight work rises with it (Little's law) and throughput still follows the offered load, so a
+/// cut would only refuse work that would have been served (Netflix's issue #171).</item>
+/// <item>Between the two thresholds the limit holds.</item>
+/// </list>
+/// <para><b>The no-load latency</b> is the lowest smoothed mean latency of the last
+/// <see cref="QueueingDelayLimitOptions.BaselineWindow"/>. It is learned again from live traffic as the
+/// window moves, so it follows a dependency that stays slower, and it is never re-measured by
+/// shedding on purpose (Envoy's minRTT windows pin the limit and refuse traffic to measure it). At
+/// saturation the cuts keep the queue short, so low-latency decisions keep arriving and it does not
+/// creep upward.</para>
+/// <para><b>Dropped work</b> (failed or timed out) is left out of the latency mean, where its
+/// latency would mislead (Netflix's issue #176), but a decision at the limit in which over a quarter
+/// of the samples dropped halves the limit.</para>
+/// <para><b>A resource signal</b> (<see cref="QueueingDelayLimitOptions.ResourceUsage"/>), such as the
+/// GC heap's use of its hard limit, holds memory-bound work below exhaustion before it fails: above
+/// <see cref="QueueingDelayLimitOptions.ResourceUsageLimit"/> the limit is cut in proportion to the
+/// excess, and within 10 % below it the limit does not grow.</para>
+/// </remarks>
+public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
+{
+    private const int WindowBuckets = 10;
+    private const double BaselineSmoothing = 0.25;
+    private const double DroppedShareToCut = 0.25;
+    private const double GrowthStep = 0.05;
+    private static readonly double MinJudgedCut = Math.Log(4.0 / 3);
+
+    private readonly QueueingDelayLimitOptions _options;
+    private readonly long _bucketTicks;
+    private readonly long _intervalTicks;
+    private readonly long[] _bucketIndex = new long[WindowBuckets];
+    private readonly double[] _bucketBaseline = new double[WindowBuckets];
+    private readonly int[] _bucketPeak = new int[WindowBuckets];
+
+    private double _limit;
+    private bool _slowStart = true;
+    private long _changedAt = long.MinValue;
+    private long _intervalStart = long.MinValue;
+    private long _lastSampleAt = long.MinValue;
+    private double _smoothedLatency;
+    private double _cutFrom;
+    private double _latencyBeforeCut;
+    private double _heldBaseline;
+
+    // The decision in progress: samples granted since the limit last moved.
+    private long _weightedCount;
+    private long _droppedCount;
+    private double _latencySum;
+    private int _sampleCount;
+    private int _droppedSamples;
+    private int _peakInFlight;
+
+    /// <summary>Creates the algorithm.</summary>
+    /// <param name="options">Its settings; null for the defaults. Validated here.</param>
+    /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
+    public QueueingDelayLimit(QueueingDelayLimitOptions? options = null)
+    {
+        _options = options ?? new QueueingDelayLimitOptions();
+        _options.Validate();
+        _limit = _options.InitialLimit;
+        _bucketTicks = Math.Max(1, _options.BaselineWindow.Ticks / WindowBuckets);
+        _intervalTicks = _options.UpdateInterval.Ticks;
+        Array.Fill(_bucketIndex, long.MinValue);
+    }
+
+    /// <inheritdoc />
+    public override int Limit => (int)_limit;
+
+    /// <summary>The no-load latency the algorithm currently believes in, or zero before it has one.</summary>
+    public TimeSpan NoLoadLatency => TimeSpan.FromTicks((long)Baseline());
+
+    /// <inheritdoc />
+    public override int Update(in ConcurrencySample sample)
+    {
+        long now = sample.CompletedAt.Ticks;
+        if (_lastSampleAt != long.MinValue && now - _lastSampleAt > IdleTicks())
+        {
+            // After an idle spell the old picture of capacity is stale: probe quickly again.
+            _slowStart = true;
+        }
+
+        _lastSampleAt = now;
+        if (_intervalStart == long.MinValue)
+        {
+            _intervalStart = now;
+        }
+
+        NotePeak(now, sample.InFlight);
+        _peakInFlight = Math.Max(_peakInFlight, sample.InFlight);
+
+        // Only permits granted under the current limit show what the current limit does.
+        if (sample.AcquiredAt.Ticks >= _changedAt)
+        {
+            _weightedCount += sample.Weight;
+            if (sample.Dropped)
+            {
+                _droppedCount += sample.Weight;
+                _droppedSamples++;
+            }
+            else
+            {
+                _latencySum += sample.Latency.Ticks;
+                _sampleCount++;
+            }
+        }
+
+        int counted = _sampleCount + _droppedSamples;
+        bool due = counted >= _options.SamplesPerUpdate
+            || (counted >= _options.MinSamplesPerUpdate && now - _intervalStart >= _intervalTicks);
+        if (due)
+        {
+            Decide(now);
+        }
+
+        return Limit;
+    }
+
+    private void Decide(long now)
+    {
+        int limit = Limit;
+        // At the limit: some permit was granted with the limit (nearly) full. Sampled in-flight counts
+        // miss the exact peak now and then, so within a tenth of the limit counts.
+        bool binding = _peakInFlight >= limit - Math.Max(1, limit / 10);
+        double droppedShare = _weightedCount == 0 ? 0 : (double)_droppedCount / _weightedCount;
+        double next = _limit;
+
+        double cutFrom = _cutFrom;
+        _cutFrom = 0;
+        if (_sampleCount > 0)
+        {
+            double mean = _latencySum / _sampleCount;
+            if (cutFrom > _limit && LatencyIgnoredTheCut(cutFrom, mean))
+            {
+                // The cut took work away without taking latency away: no queue of ours was there to
+                // shrink, the work itself got slower. Undo it and take this latency as the new baseline.
+                next = cutFrom;
+                ResetBaseline(now, mean);
+            }
+            else
+            {
+                _smoothedLatency = _smoothedLatency == 0 ? mean : _smoothedLatency + (BaselineSmoothing * (mean - _smoothedLatency));
+                if (_peakInFlight * 2 <= limit || Baseline() == 0)
+                {
+                    // Only work well clear of the limit shows the no-load latency (Netflix's app-limited
+                    // test, in-flight under half the limit): near the limit, latency includes the queue
+                    // the limit allows, and learning from it would let the baseline (and so the limit)
+                    // creep upward under sustained overload.
+                    NoteBaseline(now, _smoothedLatency);
+                }
+
+                double ratio = mean / Math.Max(1, Baseline());
+                if (ratio <= 1 + _options.GrowthTolerance)
+                {
+                    if (cutFrom > _limit)
+                    {
+                        // The cut left no queue at all, so it went deeper than the queue was (a pause
+                        // or a burst made it look standing): win back half the lost ground at once.
+                        next = Math.Sqrt(_limit * cutFrom);
+                    }
+                    else if (_slowStart)
+                    {
+                        next = _limit * 2;
+                    }
+                    else
+                    {
+                        next = _limit + Math.Max(1, _limit * GrowthStep);
+                    }
+                }
+                else
+                {
+                    EndSlowStart();
+                    if (ratio > 1 + _options.QueueingThreshold && binding)
+                    {
+                        next = _limit * Math.Max(0.5, (1 + _options.GrowthTolerance) / ratio);
+                        _cutFrom = _limit;
+                        _latencyBeforeCut = mean;
+                    }
+                }
+            }
+        }
+
+        if (binding && droppedShare > DroppedShareToCut)
+        {
+            EndSlowStart();
+            next = Math.Min(next, _limit * 0.5);
+        }
+
+        if (_options.ResourceUsage is { } usage)
+        {
+            double used = usage();
+            if (used >= _options.ResourceUsageLimit)
+            {
+                next = Math.Min(next, Math.Min(_limit, Math.Max(1, _peakInFlight)) * _options.ResourceUsageLimit / used);
+                EndSlowStart();
+            }
+            else if (used >= _options.ResourceUsageLimit * 0.9)
+            {
+                next = Math.Min(next, _limit);
+            }
+        }
+
+        // Growth stops at a multiple of what has really been in flight lately.
+        double ceiling = Math.Max(_options.MinLimit, _options.HeadroomFactor * RecentPeak(now));
+        if (next > _limit)
+        {
+            next = Math.Min(next, Math.Max(_limit, ceiling));
+        }
+        else if (_limit > ceiling)
+        {
+            next = Math.Min(next, ceiling);
+        }
+
+        next = Math.Clamp(next, _options.MinLimit, _options.MaxLimit);
+
+        if ((int)next != limit)
+        {
+            _changedAt = now;
+        }
+
+        _limit = next;
+        _intervalStart = now;
+        _weightedCount = 0;
+        _droppedCount = 0;
+        _latencySum = 0;
+        _sampleCount = 0;
+        _droppedSamples = 0;
+        _peakInFlight = 0;
+    }
+
+    /// <summary>
+    /// Whether latency failed to follow a cut. At saturation latency is proportional to the work
+    /// admitted (<c>r ∝ L</c>, elasticity 1); when a dependency is slower, latency is the same
+    /// whatever the limit (elasticity 0). Below an elasticity of one quarter the cut is judged wrong;
+    /// latency that rose after the cut gives no verdict.
+    /// </summary>
+    private bool LatencyIgnoredTheCut(double cutFrom, double latencyAfter)
+    {
+        double limitChange = Math.Log(cutFrom / _limit);
+        double latencyChange = Math.Log(_latencyBeforeCut / Math.Max(1, latencyAfter));
+
+        // Latency that rose after a cut was moved by something else (a pause, a burst of slow
+        // work): no verdict on the limit can be drawn from it.
+        // Only a deep cut (a quarter or more) is judged: near the ideal limit latency flattens onto
+        // its no-load floor, so small cuts there show little change even at saturation.
+        return limitChange >= MinJudgedCut && latencyChange >= 0 && latencyChange / limitChange < 0.25;
+    }
+
+    private void ResetBaseline(long now, double latency)
+    {
+        Array.Fill(_bucketBaseline, 0);
+        _heldBaseline = latency;
+        _smoothedLatency = latency;
+        NoteBaseline(now, latency);
+        EndSlowStart();
+    }
+
+    private void EndSlowStart() => _slowStart = false;
+
+    private long IdleTicks() => Math.Max(TimeSpan.TicksPerSecond, (long)(10 * Baseline()));
+
+    private void NotePeak(long now, int inFlight)
+    {
+        int slot = Slot(now);
+        _bucketPeak[slot] = Math.Max(_bucketPeak[slot], inFlight);
+    }
+
+    private void NoteBaseline(long now, double latency)
+    {
+        int slot = Slot(now);
+        _bucketBaseline[slot] = _bucketBaseline[slot] == 0 ? latency : Math.Min(_bucketBaseline[slot], latency);
+    }
+
+    private int Slot(long now)
+    {
+        long index = now / _bucketTicks;
+        int slot = (int)(index % WindowBuckets);
+        if (_bucketIndex[slot] != index)
+        {
+            _bucketIndex[slot] = index;
+            _bucketBaseline[slot] = 0;
+            _bucketPeak[slot] = 0;
+        }
+
+        return slot;
+    }
+
+    private double Baseline()
+    {
+        double best = 0;
+        long newest = _lastSampleAt / _bucketTicks;
+        for (int i = 0; i < WindowBuckets; i++)
+        {
+            if (_bucketIndex[i] > newest - WindowBuckets && _bucketBaseline[i] > 0 && (best == 0 || _bucketBaseline[i] < best))
+            {
+                best = _bucketBaseline[i];
+            }
+        }
+
+        // With no fresh low-load sample in the window (a long spell at the limit), the last
+        // baseline stands: only a cut that latency ignores moves it then.
+        if (best > 0)
+        {
+            _heldBaseline = best;
+        }
+
+        return _heldBaseline;
+    }
+
+    private int RecentPeak(long now)
+    {
+        int peak = 0;
+        long newest = now / _bucketTicks;
+        for (int i = 0; i < WindowBuckets; i++)
+        {
+            if (_bucketIndex[i] > newest - WindowBuckets)
+            {
+                peak = Math.Max(peak, _bucketPeak[i]);
+            }
+        }
+
+        return peak;
+    }
+}

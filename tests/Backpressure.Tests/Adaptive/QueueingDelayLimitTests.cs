@@ -1,0 +1,191 @@
+using Backpressure.Adaptive;
+
+namespace Backpressure.Tests.Adaptive;
+
+/// <summary>The algorithm alone, fed samples on a made-up timeline: no clock, no limiter.</summary>
+public sealed class QueueingDelayLimitTests
+{
+    private static readonly TimeSpan s_noLoad = TimeSpan.FromMilliseconds(20);
+
+    // Decisions by sample count alone (every 100), so each Feed below is exactly one decision.
+    private static QueueingDelayLimit NewLimit(Action<QueueingDelayLimitOptions>? configure = null)
+    {
+        var options = new QueueingDelayLimitOptions { UpdateInterval = TimeSpan.FromMinutes(1) };
+        configure?.Invoke(options);
+        return new QueueingDelayLimit(options);
+    }
+
+    // Feeds a decision's worth of samples (the default 100) finishing at `at`, each granted `latency`
+    // earlier with `inFlight` permits out; returns the limit after them.
+    private static int Feed(QueueingDelayLimit limit, ref TimeSpan at, TimeSpan latency, int inFlight, int count = 100, bool dropped = false)
+    {
+        int result = limit.Limit;
+        for (int i = 0; i < count; i++)
+        {
+            at += TimeSpan.FromMilliseconds(1);
+            result = limit.Update(new ConcurrencySample(at + latency, latency, inFlight, dropped));
+        }
+
+        at += latency;
+        return result;
+    }
+
+    [Fact]
+    public void FromCold_TheLimitDoublesPerDecision_WhileLatencyShowsNoQueue()
+    {
+        var limit = NewLimit();
+        TimeSpan at = TimeSpan.Zero;
+
+        Assert.Equal(4, limit.Limit);
+        Assert.Equal(8, Feed(limit, ref at, s_noLoad, inFlight: 4));
+        Assert.Equal(16, Feed(limit, ref at, s_noLoad, inFlight: 8));
+        Assert.Equal(32, Feed(limit, ref at, s_noLoad, inFlight: 16));
+    }
+
+    [Fact]
+    public void AQueueAtTheLimit_IsCutInProportion_ToWhereLatencyWouldBeWithinTolerance()
+    {
+        var limit = NewLimit();
+        TimeSpan at = TimeSpan.Zero;
+        for (int l = 4; l < 64; l *= 2)
+        {
+            Feed(limit, ref at, s_noLoad, inFlight: l);
+        }
+
+        Assert.Equal(64, limit.Limit);
+
+        // Latency doubled at the limit: a queue as long as the work in service.
+        int cut = Feed(limit, ref at, s_noLoad * 2, inFlight: 64);
+
+        Assert.Equal((int)(64 * 1.2 / 2), cut);
+    }
+
+    [Fact]
+    public void SlowerWork_WhileTheLimitDoesNotBind_IsNeverCut()
+    {
+        var limit = NewLimit();
+        TimeSpan at = TimeSpan.Zero;
+        for (int i = 0; i < 10; i++)
+        {
+            Feed(limit, ref at, s_noLoad, inFlight: 10);
+        }
+
+        int before = limit.Limit;
+        for (int i = 0; i < 20; i++)
+        {
+            Assert.Equal(before, Feed(limit, ref at, s_noLoad * 3, inFlight: 30));
+        }
+    }
+
+    [Fact]
+    public void WhileTheApplicationIsTheBottleneck_TheLimitStaysWithinTheHeadroomOfWhatIsInFlight()
+    {
+        var limit = NewLimit();
+        TimeSpan at = TimeSpan.Zero;
+        for (int i = 0; i < 200; i++)
+        {
+            Feed(limit, ref at, s_noLoad, inFlight: 5);
+        }
+
+        Assert.Equal(20, limit.Limit);
+    }
+
+    [Fact]
+    public void ACutThatLatencyIgnores_IsUndone_AndTheSlowerLatencyBecomesTheBaseline()
+    {
+        var limit = NewLimit();
+        TimeSpan at = TimeSpan.Zero;
+        for (int l = 4; l < 64; l *= 2)
+        {
+            Feed(limit, ref at, s_noLoad, inFlight: l);
+        }
+
+        // A dependency got three times slower and the limit binds: the cut halves the limit...
+        int cut = Feed(limit, ref at, s_noLoad * 3, inFlight: 64);
+        Assert.Equal(32, cut);
+
+        // ...but latency stays where it was, so no queue of ours was shrunk: the cut is undone.
+        int undone = Feed(limit, ref at, s_noLoad * 3, inFlight: 32);
+        Assert.Equal(64, undone);
+        Assert.Equal(s_noLoad * 3, limit.NoLoadLatency);
+    }
+
+    [Fact]
+    public void ResourceUsageOverItsLimit_CutsInProportionToTheExcess()
+    {
+        double usage = 0.5;
+        var limit = NewLimit(o => { o.ResourceUsage = () => usage; o.ResourceUsageLimit = 0.8; });
+        TimeSpan at = TimeSpan.Zero;
+        for (int l = 4; l < 32; l *= 2)
+        {
+            Feed(limit, ref at, s_noLoad, inFlight: l);
+        }
+
+        Assert.Equal(32, limit.Limit);
+        usage = 0.96;
+
+        Assert.Equal((int)(32 * 0.8 / 0.96), Feed(limit, ref at, s_noLoad, inFlight: 32));
+        usage = 0.75;
+        int held = limit.Limit;
+        Assert.Equal(held, Feed(limit, ref at, s_noLoad, inFlight: held));
+    }
+
+    [Fact]
+    public void MostlyDroppedWorkAtTheLimit_HalvesIt()
+    {
+        var limit = NewLimit(o => o.InitialLimit = 40);
+        TimeSpan at = TimeSpan.Zero;
+
+        Assert.Equal(20, Feed(limit, ref at, TimeSpan.FromSeconds(1), inFlight: 40, dropped: true));
+    }
+
+    [Fact]
+    public void TheLimitNeverFallsBelowMinLimit_NorRisesAboveMaxLimit()
+    {
+        var limit = NewLimit(o => { o.MinLimit = 3; o.InitialLimit = 3; o.MaxLimit = 10; });
+        TimeSpan at = TimeSpan.Zero;
+        for (int i = 0; i < 20; i++)
+        {
+            Assert.InRange(Feed(limit, ref at, s_noLoad, inFlight: limit.Limit), 3, 10);
+        }
+
+        // A queue that shrinks with the limit (latency in proportion to the work admitted).
+        for (int i = 0; i < 20; i++)
+        {
+            Assert.InRange(Feed(limit, ref at, s_noLoad * limit.Limit, inFlight: limit.Limit), 3, 10);
+        }
+
+        Assert.Equal(3, limit.Limit);
+    }
+
+    [Theory]
+    [InlineData(nameof(QueueingDelayLimitOptions.MinLimit))]
+    [InlineData(nameof(QueueingDelayLimitOptions.MaxLimit))]
+    [InlineData(nameof(QueueingDelayLimitOptions.InitialLimit))]
+    [InlineData(nameof(QueueingDelayLimitOptions.UpdateInterval))]
+    [InlineData(nameof(QueueingDelayLimitOptions.SamplesPerUpdate))]
+    [InlineData(nameof(QueueingDelayLimitOptions.GrowthTolerance))]
+    [InlineData(nameof(QueueingDelayLimitOptions.HeadroomFactor))]
+    [InlineData(nameof(QueueingDelayLimitOptions.BaselineWindow))]
+    [InlineData(nameof(QueueingDelayLimitOptions.ResourceUsageLimit))]
+    public void AnOptionOutOfRange_FailsNamingIt(string option)
+    {
+        var options = new QueueingDelayLimitOptions();
+        switch (option)
+        {
+            case nameof(QueueingDelayLimitOptions.MinLimit): options.MinLimit = 0; break;
+            case nameof(QueueingDelayLimitOptions.MaxLimit): options.MaxLimit = 0; options.MinLimit = 1; break;
+            case nameof(QueueingDelayLimitOptions.InitialLimit): options.InitialLimit = 5000; break;
+            case nameof(QueueingDelayLimitOptions.UpdateInterval): options.UpdateInterval = TimeSpan.Zero; break;
+            case nameof(QueueingDelayLimitOptions.SamplesPerUpdate): options.SamplesPerUpdate = 1; break;
+            case nameof(QueueingDelayLimitOptions.GrowthTolerance): options.GrowthTolerance = double.NaN; break;
+            case nameof(QueueingDelayLimitOptions.HeadroomFactor): options.HeadroomFactor = 0.5; break;
+            case nameof(QueueingDelayLimitOptions.BaselineWindow): options.BaselineWindow = TimeSpan.Zero; break;
+            case nameof(QueueingDelayLimitOptions.ResourceUsageLimit): options.ResourceUsageLimit = 1.5; break;
+        }
+
+        var e = Assert.Throws<ArgumentException>(() => new QueueingDelayLimit(options));
+        Assert.Equal(option, e.ParamName);
+        Assert.StartsWith(option, e.Message, StringComparison.Ordinal);
+    }
+}
