@@ -9,11 +9,14 @@
 #     server per row, WARMUP s at the row's rate uncounted, then SECONDS s measured. Two more rows
 #     at 10x run the server with a thread-pool floor of 16 (see docs/benchmarks.md for why).
 #     Also draws docs/overload.png (goodput and p99 against offered load) with gnuplot.
-#  3. overload-crosscheck: one point measured by bp, hey and wrk side by side (closed loop, as
+#  3. adaptive: /adaptive against a sweep of static limits on /backpressure, at 10x offered load,
+#     for the default CpuTime and for half of it (which the adaptive limit is not told): the best
+#     static limit whose admitted p99 stays within 2x the p50 at 0.5x is the yardstick.
+#  4. overload-crosscheck: one point measured by bp, hey and wrk side by side (closed loop, as
 #     neither has an open-loop mode), so bp's counting and timing are checked against theirs.
 # The server always runs on core 0 and the load generator on core 1.
 # Usage: bench/overload.sh [SECONDS=15] [ROUNDS=5] [WARMUP=10]
-# PARTS="overhead overload crosscheck" (the default) chooses which parts run.
+# PARTS="overhead overload adaptive crosscheck" (the default) chooses which parts run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/common.sh
@@ -39,11 +42,13 @@ jq '.runtimeOptions.configProperties["System.Threading.ThreadPool.MinThreads"] =
 
 # Starts a server on core 0 at a fresh port and waits until it answers; sets $server and $url.
 # Usage: start_server [RUNTIMECONFIG]
+# Settings in the array server_args are passed on to the server.
+server_args=()
 start_server() {
   local config=${1:-$work/limited.runtimeconfig.json}
   url="http://127.0.0.1:$((20000 + RANDOM % 20000))"
   taskset -c 0 dotnet exec --runtimeconfig "$config" "$bin/Backpressure.Server.dll" \
-    --urls "$url" --Backpressure:Grpc:Url=http://127.0.0.1:0 --Logging:LogLevel:Default=Warning >"$work/server.log" 2>&1 &
+    --urls "$url" --Backpressure:Grpc:Url=http://127.0.0.1:0 --Logging:LogLevel:Default=Warning "${server_args[@]}" >"$work/server.log" 2>&1 &
   server=$!
   for _ in $(seq 1 100); do curl -sf "$url/overhead/bare" >/dev/null && return; sleep 0.2; done
   echo "the server did not start" >&2
@@ -103,9 +108,10 @@ limit=$(jq '.Backpressure.Gauges.backpressure.PermitLimit' "$bin/appsettings.jso
 service_ms=$(jq -r '.SeedWork | [.CpuTime, .IoTime] | map(split(":") | (.[0]|tonumber)*3600000 + (.[1]|tonumber)*60000 + (.[2]|tonumber)*1000) | add' "$bin/appsettings.json")
 capacity=$(awk -v l="$limit" -v s="$service_ms" 'BEGIN {printf "%.2f", l / (s / 1000)}')
 
-# One overload row, appended to $work/rows.tsv. Usage: row ENDPOINT FACTOR VARIANT [RUNTIMECONFIG]
+# One overload row, appended to $rows (default $work/rows.tsv). Usage: row ENDPOINT FACTOR VARIANT [RUNTIMECONFIG]
 row() {
   local endpoint=$1 factor=$2 variant=$3 rate peak alive sampler
+  local rows=${rows:-$work/rows.tsv}
   start_server "${4:-}"
   # The kernel's high-water mark of the server's resident set (what /stats calls its peak working
   # set), sampled from /proc because an overloaded server may not answer /stats, or may not survive.
@@ -141,7 +147,7 @@ row() {
     [$e, $v, $f, $r, (.goodput_per_second * 100 | round / 100), ((.goodput_per_second / ($c|tonumber)) * 100 | round),
      (.success_latency.percentiles.p50 | ms), (.success_latency.percentiles.p99 | ms), (.success_latency.slowest_seconds | ms),
      (.refusal_latency.percentiles.p99 | ms), .refused, .errors, .timeouts, $p, $a, (.send_lag.percentiles.p99 | ms)] | @tsv' \
-    "$work/run.json" >> "$work/rows.tsv"
+    "$work/run.json" >> "$rows"
 }
 
 overload() {
@@ -168,6 +174,39 @@ overload() {
   bench/write-section.sh overload "$work/overload.md"
   cat "$work/overload.md"
   chart
+}
+
+# /adaptive at 10x against a sweep of static limits (the gauge at /backpressure with its limit
+# set), for the default CpuTime and for half of it; writes the adaptive section.
+adaptive() {
+  local cpu_ms static_limits="10 15 20 25 30 40 50 60 80"
+  : > "$work/adaptive.md"
+  {
+    echo "$(measured_on) with \`$command\` (part \`adaptive\`):"
+    echo "Offered open-loop at 10x the nominal capacity ($capacity calls/s, the limit-10 gauge's) to one server on one core (core 0) per row, under a $heap_limit_mib MiB heap limit; $warmup s warm-up uncounted, $seconds s measured. The static limits are the gauge at \`/backpressure\` with \`PermitLimit\` set; a static limit is eligible when its admitted p99 stays within 2x the p50 of the limit-10 gauge at 0.5x. \`/adaptive\` is not told the CPU time."
+  } >> "$work/adaptive.md"
+  for cpu_ms in 20 10; do
+    rows="$work/adaptive-$cpu_ms.tsv"
+    : > "$rows"
+    server_args=("--SeedWork:CpuTime=00:00:00.0$(printf '%02d' "$cpu_ms")")
+    row /backpressure 0.5 "limit 10 (baseline)"
+    for l in $static_limits; do
+      server_args=("--SeedWork:CpuTime=00:00:00.0$(printf '%02d' "$cpu_ms")" "--Backpressure:Gauges:backpressure:PermitLimit=$l")
+      row /backpressure 10 "static $l"
+    done
+    server_args=("--SeedWork:CpuTime=00:00:00.0$(printf '%02d' "$cpu_ms")")
+    row /adaptive 10 adaptive
+    server_args=()
+    awk -F'\t' -v cpu="$cpu_ms" '
+      NR == 1 { bound = 2 * $7; printf "\n#### CpuTime %s ms\n\nBound for eligibility: 2 x p50 at 0.5x = %.0f ms.\n\n| endpoint | limit | goodput/s | p50 ok ms | p99 ok ms | 429 | errors | timeouts | eligible |\n|---|---|---:|---:|---:|---:|---:|---:|---|\n", cpu, bound; next }
+      { ok = ($8 <= bound); printf "| `%s` | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $5, $7, $8, $11, $12, $13, (ok ? "yes" : "no")
+        if ($2 == "adaptive") { a = $5; ap99 = $8 } else if (ok && $5 > best + 0) { best = $5; bestname = $2 }
+        if ($2 == "static 10") { ten = $5 } }
+      END { if (best == 0) { best = 1e-9; bestname = "none" } if (ten == 0) { ten = 1e-9 } printf "\n`/adaptive`: %.1f calls/s = %.0f%% of the best eligible static limit (%s, %.1f/s; target 90%%) and %.2fx the limit-10 gauge (%.1f/s; target 1.5x); its p99 %s ms against the bound %.0f ms.\n", a, 100 * a / best, bestname, best, a / ten, ten, ap99, bound }' "$rows" >> "$work/adaptive.md"
+  done
+  unset rows
+  bench/write-section.sh adaptive-overload "$work/adaptive.md"
+  cat "$work/adaptive.md"
 }
 
 # docs/overload.png: goodput and p99 of successful calls against offered load, one line per endpoint.
@@ -238,6 +277,6 @@ crosscheck() {
 }
 
 echo "capacity: $limit / ${service_ms} ms = $capacity calls/s" >&2
-for part in ${PARTS:-overhead overload crosscheck}; do
+for part in ${PARTS:-overhead overload adaptive crosscheck}; do
   "$part"
 done

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Backpressure.Adaptive;
 
 namespace Backpressure.AspNetCore;
 
@@ -19,7 +20,7 @@ public sealed class BackpressureMetrics
     private readonly ConcurrentDictionary<string, PolicyMeasurements> _policies = new(StringComparer.Ordinal);
     private readonly Histogram<double> _duration;
     private readonly Histogram<double> _wait;
-    private readonly ConcurrentDictionary<string, PressureGauge> _gauges = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Func<(int InFlight, int Limit)>> _gauges = new(StringComparer.Ordinal);
 
     /// <summary>Creates the instruments on the factory's <c>Backpressure</c> meter.</summary>
     public BackpressureMetrics(IMeterFactory meterFactory)
@@ -34,15 +35,26 @@ public sealed class BackpressureMetrics
         _wait = Meter.CreateHistogram<double>(
             "backpressure.request.wait", "s", "How long requests that could not be decided at once waited for their permit (a leaky bucket's queue, a shared store's round trip).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5] });
-        Meter.CreateObservableUpDownCounter("backpressure.permits.in_flight", ObserveInFlight, "{permit}", "Permits a pressure gauge has handed out and not yet had back.");
-        Meter.CreateObservableUpDownCounter("backpressure.permits.limit", ObserveLimits, "{permit}", "A pressure gauge's most permits in flight.");
+        Meter.CreateObservableUpDownCounter("backpressure.permits.in_flight", ObserveInFlight, "{permit}", "Permits a pressure gauge or adaptive limit has handed out and not yet had back.");
+        Meter.CreateObservableUpDownCounter("backpressure.permits.limit", ObserveLimits, "{permit}", "A pressure gauge's or adaptive limit's most permits in flight now (an adaptive limit moves).");
     }
 
     /// <summary>The <c>Backpressure</c> meter, for instruments of the host's own (the reference server adds its queues and streams).</summary>
     public Meter Meter { get; }
 
     /// <summary>Reports <paramref name="gauge"/>'s permits under the tag <c>gauge=<paramref name="name"/></c>.</summary>
-    public void Observe(string name, PressureGauge gauge) => _gauges[name] = gauge;
+    public void Observe(string name, PressureGauge gauge)
+    {
+        ArgumentNullException.ThrowIfNull(gauge);
+        _gauges[name] = () => (gauge.InFlight, gauge.PermitLimit);
+    }
+
+    /// <summary>Reports <paramref name="limiter"/>'s permits and its current limit under the tag <c>gauge=<paramref name="name"/></c>.</summary>
+    public void Observe(string name, AdaptiveConcurrencyLimiter limiter)
+    {
+        ArgumentNullException.ThrowIfNull(limiter);
+        _gauges[name] = () => (limiter.InFlight, limiter.Limit);
+    }
 
     /// <summary>The measurements of the policy named <paramref name="policy"/>, shared by every endpoint it guards.</summary>
     internal PolicyMeasurements For(string policy) => _policies.GetOrAdd(policy, static (name, metrics) => new PolicyMeasurements(metrics, name), this);
@@ -59,8 +71,8 @@ public sealed class BackpressureMetrics
     private IEnumerable<Measurement<long>> ObserveDecisions() => _policies.Values.SelectMany(p => p.Observe());
 
     private IEnumerable<Measurement<long>> ObserveInFlight() =>
-        _gauges.Select(g => new Measurement<long>(g.Value.InFlight, new KeyValuePair<string, object?>("gauge", g.Key)));
+        _gauges.Select(g => new Measurement<long>(g.Value().InFlight, new KeyValuePair<string, object?>("gauge", g.Key)));
 
     private IEnumerable<Measurement<long>> ObserveLimits() =>
-        _gauges.Select(g => new Measurement<long>(g.Value.PermitLimit, new KeyValuePair<string, object?>("gauge", g.Key)));
+        _gauges.Select(g => new Measurement<long>(g.Value().Limit, new KeyValuePair<string, object?>("gauge", g.Key)));
 }

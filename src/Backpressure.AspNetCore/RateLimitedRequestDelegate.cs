@@ -1,4 +1,5 @@
 using System.Threading.RateLimiting;
+using Backpressure.Adaptive;
 using Microsoft.AspNetCore.Http;
 
 namespace Backpressure.AspNetCore;
@@ -90,6 +91,7 @@ internal static class RateLimitedRequestDelegate
         }
         catch
         {
+            AdaptiveConcurrencyLimiter.MarkDropped(lease);
             Release(lease, measured, heldFrom);
             throw;
         }
@@ -100,17 +102,29 @@ internal static class RateLimitedRequestDelegate
             return running;
         }
 
-        return ReleaseWhenDoneAsync(running, lease, measured, heldFrom);
+        return ReleaseWhenDoneAsync(running, context, lease, measured, heldFrom);
     }
 
-    private static async Task ReleaseWhenDoneAsync(Task running, RateLimitLease lease, PolicyMeasurements? measured, long heldFrom)
+    private static async Task ReleaseWhenDoneAsync(Task running, HttpContext context, RateLimitLease lease, PolicyMeasurements? measured, long heldFrom)
     {
         try
         {
             await running.ConfigureAwait(false);
         }
+        catch
+        {
+            // Failed or abandoned work says nothing of how fast the service is: an adaptive limit
+            // takes it as dropped rather than as a latency sample.
+            AdaptiveConcurrencyLimiter.MarkDropped(lease);
+            throw;
+        }
         finally
         {
+            if (context.RequestAborted.IsCancellationRequested)
+            {
+                AdaptiveConcurrencyLimiter.MarkDropped(lease);
+            }
+
             Release(lease, measured, heldFrom);
         }
     }

@@ -5,13 +5,30 @@ namespace Backpressure.Server;
 
 /// <summary>
 /// The work every seed endpoint does: allocate a large buffer and touch every page of it (so the
-/// memory is really committed), spend CPU time checksumming it, then wait on I/O while still
-/// holding it — the memory is only released when the call ends.
+/// memory is really committed), checksum it for a fixed amount of CPU work, then wait on I/O while
+/// still holding it — the memory is only released when the call ends.
 /// </summary>
-public sealed class SeedWork(IOptions<SeedWorkOptions> options, TimeProvider timeProvider)
+/// <remarks>
+/// The CPU part is a fixed number of checksum strides, calibrated once at start-up to take
+/// <see cref="SeedWorkOptions.CpuTime"/> on an idle core: a core therefore saturates at about
+/// 1 / CpuTime calls a second, as a real service does. (Spinning until that much wall-clock time has
+/// passed would let a busy core simply do less work per call, so the service would never run out of CPU.)
+/// </remarks>
+public sealed class SeedWork
 {
     private const int PageSize = 4096;
-    private readonly SeedWorkOptions _options = options.Value;
+    private const int StrideBytes = 65536;
+    private readonly SeedWorkOptions _options;
+    private readonly TimeProvider _timeProvider;
+    private readonly long _strides;
+    /// <summary>Prepares the work, calibrating its CPU part on this machine.</summary>
+    public SeedWork(IOptions<SeedWorkOptions> options, TimeProvider timeProvider)
+    {
+        _options = options.Value;
+        _timeProvider = timeProvider;
+        _strides = CalibrateStrides(_options.CpuTime, _options.MemoryPerCallMegabytes);
+    }
+
     private int _inFlight;
     private int _peakInFlight;
     private long _completed;
@@ -58,7 +75,7 @@ public sealed class SeedWork(IOptions<SeedWorkOptions> options, TimeProvider tim
         {
             byte[] buffer = AllocateAndTouch();
             long checksum = BurnCpu(buffer);
-            await Task.Delay(_options.IoTime, timeProvider, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(_options.IoTime, _timeProvider, cancellationToken).ConfigureAwait(false);
             GC.KeepAlive(buffer);
             completed = true;
             return checksum;
@@ -96,29 +113,59 @@ public sealed class SeedWork(IOptions<SeedWorkOptions> options, TimeProvider tim
         return buffer;
     }
 
+    /// <summary>Checksum strides per call: how many 64 KiB strides of the buffer the CPU part walks.</summary>
+    internal long Strides => _strides;
+
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private long BurnCpu(byte[] buffer)
+    private long BurnCpu(byte[] buffer) => Checksum(buffer, _strides);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static long Checksum(byte[] buffer, long strides)
     {
-        long started = timeProvider.GetTimestamp();
         long checksum = 17;
         int position = 0;
-        do
+        for (long s = 0; s < strides; s++)
         {
-            // Checksum in 64 KiB strides so the clock is read rarely compared with the work.
-            int end = Math.Min(buffer.Length, position + 65536);
+            int end = Math.Min(buffer.Length, position + StrideBytes);
             for (int i = position; i < end; i += 64)
             {
                 checksum = (checksum * 31) + buffer[i];
             }
 
+            checksum = (checksum * 31) + 1;
             position = end >= buffer.Length ? 0 : end;
-            if (buffer.Length == 0)
-            {
-                checksum = (checksum * 31) + 1;
-            }
         }
-        while (timeProvider.GetElapsedTime(started) < _options.CpuTime);
 
         return checksum;
+    }
+
+    // Measures how many strides an idle core walks per second, as the best of several short rounds
+    // (the fastest round had the core to itself). Real elapsed time on purpose: this measures the
+    // machine, so an injected test clock would be wrong here.
+    private static long CalibrateStrides(TimeSpan cpuTime, int megabytesPerCall)
+    {
+        if (cpuTime <= TimeSpan.Zero)
+        {
+            return 0;
+        }
+
+        byte[] buffer = new byte[Math.Max(StrideBytes, megabytesPerCall * 1024 * 1024)];
+        for (int i = 0; i < buffer.Length; i += PageSize)
+        {
+            buffer[i] = (byte)i;
+        }
+
+        const long StridesPerRound = 256;
+        double best = double.MaxValue;
+        long sink = 0;
+        for (int round = 0; round < 12; round++)
+        {
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
+            sink += Checksum(buffer, StridesPerRound);
+            best = Math.Min(best, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
+
+        GC.KeepAlive(sink);
+        return Math.Max(1, (long)Math.Round(cpuTime.TotalSeconds / best * StridesPerRound));
     }
 }

@@ -34,6 +34,13 @@ public static class ServerApplication
         public const string Overhead = "overhead";
     }
 
+    /// <summary>Adaptive concurrency limits, each configured under <c>Backpressure:Adaptive:NAME</c>.</summary>
+    public static class Adaptive
+    {
+        /// <summary>Guards <c>/adaptive</c>: the seed work behind a limit that finds the service's capacity by itself.</summary>
+        public const string Seed = "adaptive";
+    }
+
     /// <summary>Per-client rate-limit policies, each configured under <c>Backpressure:RateLimits:NAME</c> and served at <c>/limited/NAME</c>.</summary>
     public static class RateLimits
     {
@@ -126,6 +133,7 @@ public static class ServerApplication
             services.AddPressureGauge(gauge, configuration.GetSection($"Backpressure:Gauges:{gauge}"));
         }
 
+        services.AddAdaptiveConcurrency(Adaptive.Seed, configuration.GetSection($"Backpressure:Adaptive:{Adaptive.Seed}"));
         AddRateLimits(services, configuration);
 
         // The base library's own middleware and ConcurrencyLimiter, for the overhead comparison.
@@ -233,6 +241,8 @@ public static class ServerApplication
         app.MapGet("/async", async (SeedWork work, CancellationToken ct) => Done(await work.RunAsync(ct)));
         app.MapGet("/backpressure", async (SeedWork work, CancellationToken ct) => Done(await work.RunAsync(ct)))
             .RequireBackpressure(Gauges.Backpressure);
+        app.MapGet("/adaptive", async (SeedWork work, CancellationToken ct) => Done(await work.RunAsync(ct)))
+            .RequireBackpressure(Adaptive.Seed);
         app.MapGet("/aspnet-concurrency", async (SeedWork work, CancellationToken ct) => Done(await work.RunAsync(ct)))
             .RequireRateLimiting(AspNetSeedPolicy);
         app.MapGet("/request", async (IOptions<SeedRequestOptions> options, TimeProvider time, CancellationToken ct) =>
@@ -274,7 +284,8 @@ public static class ServerApplication
         IServiceProvider services = app.Services;
         SeedWorkOptions work = services.GetRequiredService<IOptions<SeedWorkOptions>>().Value;
         string gauges = string.Join(", ", AllGauges
-            .Select(name => $"{name}={services.GetRequiredKeyedService<PressureGauge>(name).PermitLimit}"));
+            .Select(name => $"{name}={services.GetRequiredKeyedService<PressureGauge>(name).PermitLimit}")
+            .Append($"{Adaptive.Seed}=adaptive from {services.GetRequiredKeyedService<Backpressure.Adaptive.AdaptiveConcurrencyLimiter>(Adaptive.Seed).Limit}"));
         var addresses = services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
         Uri grpc = services.GetRequiredService<Listeners>().GrpcAddress;
         string urls = string.Join(' ', (addresses ?? []).Where(a => new Uri(a) != grpc));

@@ -19,6 +19,8 @@ public sealed record ServerStatistics(
         var gauges = gaugeNames.ToDictionary(
             name => name,
             name => GaugeSnapshot.From(services.GetRequiredKeyedService<PressureGauge>(name)));
+        gauges[ServerApplication.Adaptive.Seed] = GaugeSnapshot.From(
+            services.GetRequiredKeyedService<Backpressure.Adaptive.AdaptiveConcurrencyLimiter>(ServerApplication.Adaptive.Seed));
         using var process = Process.GetCurrentProcess();
         GCMemoryInfo gc = GC.GetGCMemoryInfo();
         return new ServerStatistics(

@@ -15,6 +15,7 @@ public sealed class SeedEndpointTests
     [InlineData("/async")]
     [InlineData("/backpressure")]
     [InlineData("/aspnet-concurrency")]
+    [InlineData("/adaptive")]
     public async Task SeedEndpoint_WithRoom_DoesTheWorkAndAnswersDone(string path)
     {
         await using var server = await RunningServer.StartAsync(FastWork);

@@ -99,11 +99,34 @@ internal static class DemoCommand
         {
             AnsiConsole.MarkupLine(Markup.Escape(Explain(row)));
         }
+
+        if (Summary(rows) is { } summary)
+        {
+            AnsiConsole.WriteLine();
+            AnsiConsole.MarkupLine(Markup.Escape(summary));
+        }
+    }
+
+    /// <summary>One sentence on the adaptive limit against the unprotected and the fixed-limit endpoints, when all three ran.</summary>
+    internal static string? Summary(IReadOnlyList<DemoRow> rows)
+    {
+        DemoRow? adaptive = rows.FirstOrDefault(r => r.Endpoint == "/adaptive");
+        DemoRow? unprotected = rows.FirstOrDefault(r => r.Endpoint == "/async");
+        DemoRow? gauge = rows.FirstOrDefault(r => r.Endpoint == "/backpressure");
+        if (adaptive is null || unprotected is null || gauge is null)
+        {
+            return null;
+        }
+
+        string failures = adaptive.Errors + adaptive.Timeouts == 0 ? "with no call failing" : $"with {adaptive.Errors + adaptive.Timeouts} calls failing";
+        return $"In short: /adaptive found its own limit ({adaptive.PeakCallsInFlight} at most in flight) and served {adaptive.Goodput:0.0} calls/s {failures}, "
+            + $"against {unprotected.Goodput:0.0}/s for /async ({unprotected.Errors + unprotected.Timeouts} failed) and {gauge.Goodput:0.0}/s for /backpressure's fixed limit.";
     }
 
     private static string Explain(DemoRow row) => row switch
     {
         { Survived: false } => $"{row.Endpoint}: the server died under the load{(row.CrashReason is null ? "" : $" ({row.CrashReason.Trim()})")}.",
+        { Endpoint: "/adaptive" } => $"{row.Endpoint}: found its limit by itself, at most {row.PeakCallsInFlight} calls at once ({Mebibytes(row.PeakMemoryDemandBytes)}); refused {row.Refused} at once with 429 and served {row.Ok}, p99 {Millis(row.P99)}{(row.Errors + row.Timeouts > 0 ? $"; {row.Errors + row.Timeouts} failed" : "")}.",
         { Refused: > 0, Errors: 0 } => $"{row.Endpoint}: refused {row.Refused} calls at once with 429 and kept serving the rest: {row.Ok} calls, p99 {Millis(row.P99)}.",
         { Errors: > 0 } => $"{row.Endpoint}: {row.Errors + row.Timeouts} calls failed: with no limit it took {row.PeakCallsInFlight} calls at once, asking for {Mebibytes(row.PeakMemoryDemandBytes)}, and ran out of memory.",
         _ => $"{row.Endpoint}: each call blocks a thread, so only {row.PeakCallsInFlight} ran at once: {row.Ok} calls served, median {Millis(row.P50)}, p99 {Millis(row.P99)}{(row.Timeouts > 0 ? $", {row.Timeouts} timed out" : "")}.",

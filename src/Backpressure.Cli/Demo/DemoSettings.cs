@@ -31,5 +31,5 @@ internal sealed record DemoSettings
     public string ServerPath { get; init; } = Path.Combine(AppContext.BaseDirectory, "Backpressure.Server.dll");
 
     /// <summary>The endpoints driven, in order.</summary>
-    public IReadOnlyList<string> Endpoints { get; init; } = ["/sync", "/async", "/backpressure"];
+    public IReadOnlyList<string> Endpoints { get; init; } = ["/sync", "/async", "/backpressure", "/adaptive"];
 }

@@ -40,7 +40,8 @@ namespace Backpressure.Adaptive;
 /// <para><b>A resource signal</b> (<see cref="QueueingDelayLimitOptions.ResourceUsage"/>), such as the
 /// GC heap's use of its hard limit, holds memory-bound work below exhaustion before it fails: above
 /// <see cref="QueueingDelayLimitOptions.ResourceUsageLimit"/> the limit is cut in proportion to the
-/// excess, and within 10 % below it the limit does not grow.</para>
+/// excess, within 10 % below it the limit does not grow, and below that growth stops where usage in
+/// proportion to in-flight would reach the limit (so slow start cannot double past it).</para>
 /// </remarks>
 public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
 {
@@ -65,6 +66,7 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
     private double _smoothedLatency;
     private double _cutFrom;
     private double _latencyBeforeCut;
+    private double _recoverTo;
     private double _heldBaseline;
 
     // The decision in progress: samples granted since the limit last moved.
@@ -151,6 +153,8 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
 
         double cutFrom = _cutFrom;
         _cutFrom = 0;
+        double recoverTo = _recoverTo;
+        _recoverTo = 0;
         if (_sampleCount > 0)
         {
             double mean = _latencySum / _sampleCount;
@@ -176,11 +180,12 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
                 double ratio = mean / Math.Max(1, Baseline());
                 if (ratio <= 1 + _options.GrowthTolerance)
                 {
-                    if (cutFrom > _limit)
+                    if (recoverTo > _limit)
                     {
-                        // The cut left no queue at all, so it went deeper than the queue was (a pause
-                        // or a burst made it look standing): win back half the lost ground at once.
-                        next = Math.Sqrt(_limit * cutFrom);
+                        // The cut (for latency or a resource) left no queue at all, so it went deeper
+                        // than the queue was (a pause or a burst made it look standing): win back half
+                        // the lost ground at once.
+                        next = Math.Sqrt(_limit * recoverTo);
                     }
                     else if (_slowStart)
                     {
@@ -198,6 +203,7 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
                     {
                         next = _limit * Math.Max(0.5, (1 + _options.GrowthTolerance) / ratio);
                         _cutFrom = _limit;
+                        _recoverTo = _limit;
                         _latencyBeforeCut = mean;
                     }
                 }
@@ -216,11 +222,19 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
             if (used >= _options.ResourceUsageLimit)
             {
                 next = Math.Min(next, Math.Min(_limit, Math.Max(1, _peakInFlight)) * _options.ResourceUsageLimit / used);
+                _recoverTo = Math.Max(_recoverTo, _limit);
                 EndSlowStart();
             }
             else if (used >= _options.ResourceUsageLimit * 0.9)
             {
                 next = Math.Min(next, _limit);
+            }
+            else if (next > _limit && used > 0)
+            {
+                // Growth (slow start's doubling above all) never aims past the resource: taking
+                // usage as proportional to what is in flight, at most the in-flight that would reach
+                // the usage limit. The proportion overstates what each permit uses, so this errs low.
+                next = Math.Max(_limit, Math.Min(next, Math.Max(1, _peakInFlight) * _options.ResourceUsageLimit / used));
             }
         }
 
@@ -236,7 +250,6 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
         }
 
         next = Math.Clamp(next, _options.MinLimit, _options.MaxLimit);
-
         if ((int)next != limit)
         {
             _changedAt = now;

@@ -113,7 +113,7 @@ public sealed class QueueingDelayLimitTests
     [Fact]
     public void ResourceUsageOverItsLimit_CutsInProportionToTheExcess()
     {
-        double usage = 0.5;
+        double usage = 0.2;
         var limit = NewLimit(o => { o.ResourceUsage = () => usage; o.ResourceUsageLimit = 0.8; });
         TimeSpan at = TimeSpan.Zero;
         for (int l = 4; l < 32; l *= 2)
@@ -128,6 +128,17 @@ public sealed class QueueingDelayLimitTests
         usage = 0.75;
         int held = limit.Limit;
         Assert.Equal(held, Feed(limit, ref at, s_noLoad, inFlight: held));
+    }
+
+    [Fact]
+    public void GrowthNeverAimsPastTheResource_TakingUsageAsProportionalToWhatIsInFlight()
+    {
+        var limit = NewLimit(o => { o.ResourceUsage = () => 0.5; o.ResourceUsageLimit = 0.8; });
+        TimeSpan at = TimeSpan.Zero;
+
+        // Slow start would double; 4 in flight using half the resource allow at most 4 × 0.8 / 0.5.
+        Assert.Equal(6, Feed(limit, ref at, s_noLoad, inFlight: 4));
+        Assert.Equal(9, Feed(limit, ref at, s_noLoad, inFlight: 6));
     }
 
     [Fact]

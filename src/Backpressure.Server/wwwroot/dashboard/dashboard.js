@@ -3,7 +3,7 @@
 (() => {
   const pollMs = 500;
   const keep = 240;
-  const gauges = ["backpressure", "request"];
+  const gauges = ["backpressure", "adaptive", "request"];
   const palette = ["#2563eb", "#93c5fd", "#dc2626", "#fca5a5", "#16a34a", "#86efac", "#9333ea", "#d8b4fe"];
 
   const charts = {};
