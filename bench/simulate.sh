@@ -24,7 +24,7 @@ columns=$(head -1 "$work/s1.dat" | grep -o '"[^"]*"' | wc -l)
   echo 'set output "docs/adaptive-s1.png"'
   echo "set title \"S1: capacity halves at 60 s and is restored at 120 s (offered 75 % of the original capacity); bench/simulate.sh $minutes\""
   echo 'set xlabel "simulated time (s)"; set ylabel "concurrency limit"; set grid; set key outside right'
-  echo 'set xrange [50:135]; set yrange [0:130]'
+  echo 'set xrange [50:135]; set yrange [0:220]'
   printf 'plot "%s" using 1:2 with lines lw 3 lc rgb "gray" dt 2 title "ideal (oracle)"' "$work/s1.dat"
   for i in $(seq 1 "$columns"); do
     name=$(head -1 "$work/s1.dat" | grep -o '"[^"]*"' | sed -n "${i}p" | tr -d '"')

@@ -96,11 +96,15 @@ public static class BackpressureServiceCollectionExtensions
         services.AddBackpressureMetrics();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AdaptiveConcurrencyOptions>>(s_adaptiveValidator));
         configure(services.AddOptions<AdaptiveConcurrencyOptions>(name).ValidateOnStart());
+        // The thread-pool probe is the container's, so its timer stops with the host.
+        services.AddKeyedSingleton(name, static (sp, _) => new ThreadPoolQueueDelay(sp.GetRequiredService<TimeProvider>()));
         services.AddKeyedSingleton(name, static (sp, key) =>
         {
             AdaptiveConcurrencyOptions options = sp.GetRequiredService<IOptionsMonitor<AdaptiveConcurrencyOptions>>().Get((string)key!);
+            TimeProvider time = sp.GetRequiredService<TimeProvider>();
+            ThreadPoolQueueDelay? delay = options.ThreadPoolDelayLimit is null ? null : sp.GetRequiredKeyedService<ThreadPoolQueueDelay>(key);
             var limiter = new AdaptiveConcurrencyLimiter(
-                new QueueingDelayLimit(options.AlgorithmWithResourceSignal(sp.GetRequiredService<TimeProvider>())), options.Limiter, sp.GetRequiredService<TimeProvider>());
+                new QueueingDelayLimit(options.AlgorithmWithResourceSignal(time, delay)), options.Limiter, time);
             sp.GetRequiredService<BackpressureMetrics>().Observe((string)key!, limiter);
             return limiter;
         });

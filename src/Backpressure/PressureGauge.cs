@@ -38,8 +38,6 @@ public sealed class PressureGauge : RateLimiter
     private const long NotSampled = long.MinValue;
     private const int HoldSmoothingShift = 3;
 
-    private static readonly RateLimitLease s_emptyLease = new EmptyLease();
-
     private readonly int _permitLimit;
     private readonly TimeProvider _timeProvider;
     private readonly long _origin;
@@ -77,7 +75,7 @@ public sealed class PressureGauge : RateLimiter
         _initialHoldTicks = Math.Max(1, (long)(options.InitialHoldTimeEstimate.Ticks
             * (double)_timeProvider.TimestampFrequency / TimeSpan.TicksPerSecond));
         _sampleMask = (uint)options.HoldTimeSampleInterval - 1;
-        _refusedLease = new RefusedLease(this);
+        _refusedLease = new RefusedLease(() => RetryAfter);
     }
 
     /// <summary>The configured most permits in flight.</summary>
@@ -170,7 +168,7 @@ public sealed class PressureGauge : RateLimiter
         if (permitCount == 0)
         {
             // A zero-permit request only asks whether the gauge has room; it takes nothing.
-            return InFlight < _permitLimit ? s_emptyLease : _refusedLease;
+            return InFlight < _permitLimit ? EmptyLease.Instance : _refusedLease;
         }
 
         return TryEnter(permitCount, out long sampleStart)
@@ -300,15 +298,6 @@ public sealed class PressureGauge : RateLimiter
         return Math.Clamp(hold - meanAge, floor, hold);
     }
 
-    // Keeps a hot counter alone on its cache line, so that the other fields, read on every call,
-    // are not invalidated by its writes.
-    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Explicit, Size = 128)]
-    private struct PaddedLong
-    {
-        [System.Runtime.InteropServices.FieldOffset(64)]
-        public long Value;
-    }
-
     private sealed class GrantedLease(PressureGauge gauge, int permits, long sampleStart) : RateLimitLease
     {
         private int _released;
@@ -331,40 +320,6 @@ public sealed class PressureGauge : RateLimiter
             }
 
             base.Dispose(disposing);
-        }
-    }
-
-    private sealed class RefusedLease(PressureGauge gauge) : RateLimitLease
-    {
-        private static readonly string[] s_names = [MetadataName.RetryAfter.Name];
-
-        public override bool IsAcquired => false;
-
-        public override IEnumerable<string> MetadataNames => s_names;
-
-        public override bool TryGetMetadata(string metadataName, out object? metadata)
-        {
-            if (metadataName == MetadataName.RetryAfter.Name)
-            {
-                metadata = gauge.RetryAfter;
-                return true;
-            }
-
-            metadata = null;
-            return false;
-        }
-    }
-
-    private sealed class EmptyLease : RateLimitLease
-    {
-        public override bool IsAcquired => true;
-
-        public override IEnumerable<string> MetadataNames => [];
-
-        public override bool TryGetMetadata(string metadataName, out object? metadata)
-        {
-            metadata = null;
-            return false;
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Threading.RateLimiting;
 
 namespace Backpressure.Adaptive;
@@ -36,8 +35,6 @@ public sealed class AdaptiveConcurrencyLimiter : RateLimiter
     private const long OneRelease = 1L << 32;
     private const long NotSampled = long.MinValue;
     private const int MaxSampleStride = 1024;
-
-    private static readonly RateLimitLease s_emptyLease = new EmptyLease();
 
     private readonly ConcurrencyLimitAlgorithm _algorithm;
     private readonly TimeProvider _timeProvider;
@@ -80,7 +77,7 @@ public sealed class AdaptiveConcurrencyLimiter : RateLimiter
         _maxSamplesPerTimestamp = options.MaxSamplesPerSecond / (double)_timeProvider.TimestampFrequency;
         _meanLatency = Math.Max(1, (long)(options.InitialLatencyEstimate.Ticks / _ticksPerTimestamp));
         _limit = Math.Max(1, algorithm.Limit);
-        _refusedLease = new RefusedLease(this);
+        _refusedLease = new RefusedLease(() => RetryAfter);
     }
 
     /// <summary>The current limit: the most permits that may be in flight now, at least 1.</summary>
@@ -139,7 +136,7 @@ public sealed class AdaptiveConcurrencyLimiter : RateLimiter
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (permitCount == 0)
         {
-            return InFlight < Limit ? s_emptyLease : _refusedLease;
+            return InFlight < Limit ? EmptyLease.Instance : _refusedLease;
         }
 
         long after = Interlocked.Add(ref _state.Value, permitCount);
@@ -234,15 +231,6 @@ public sealed class AdaptiveConcurrencyLimiter : RateLimiter
         }
     }
 
-    // Keeps a hot counter alone on its cache line, so that the fields read on every call are not
-    // invalidated by its writes.
-    [StructLayout(LayoutKind.Explicit, Size = 128)]
-    private struct PaddedLong
-    {
-        [FieldOffset(64)]
-        public long Value;
-    }
-
     private sealed class GrantedLease(AdaptiveConcurrencyLimiter limiter, int permits, int inFlight, long start) : RateLimitLease
     {
         private int _released;
@@ -273,40 +261,6 @@ public sealed class AdaptiveConcurrencyLimiter : RateLimiter
             }
 
             base.Dispose(disposing);
-        }
-    }
-
-    private sealed class RefusedLease(AdaptiveConcurrencyLimiter limiter) : RateLimitLease
-    {
-        private static readonly string[] s_names = [MetadataName.RetryAfter.Name];
-
-        public override bool IsAcquired => false;
-
-        public override IEnumerable<string> MetadataNames => s_names;
-
-        public override bool TryGetMetadata(string metadataName, out object? metadata)
-        {
-            if (metadataName == MetadataName.RetryAfter.Name)
-            {
-                metadata = limiter.RetryAfter;
-                return true;
-            }
-
-            metadata = null;
-            return false;
-        }
-    }
-
-    private sealed class EmptyLease : RateLimitLease
-    {
-        public override bool IsAcquired => true;
-
-        public override IEnumerable<string> MetadataNames => [];
-
-        public override bool TryGetMetadata(string metadataName, out object? metadata)
-        {
-            metadata = null;
-            return false;
         }
     }
 }

@@ -27,13 +27,19 @@ namespace Backpressure.Adaptive;
 /// in-flight work rises with it (Little's law) and throughput still follows the offered load, so a
 /// cut would only refuse work that would have been served (Netflix's issue #171).</item>
 /// <item>Between the two thresholds the limit holds.</item>
+/// <item><b>A cut that latency ignored</b> (a quarter or more, after which latency fell by under a
+/// quarter as much in proportion): at saturation latency follows the limit, so a cut that did not
+/// move it took work away without shrinking any queue of ours. It is undone, and that latency becomes
+/// the no-load latency: the work itself got slower.</item>
+/// <item><b>A cut that left no queue at all</b> went deeper than the queue was (a pause or a burst
+/// made one look standing): the next decision wins back half the lost ground at once.</item>
 /// </list>
-/// <para><b>The no-load latency</b> is the lowest smoothed mean latency of the last
-/// <see cref="QueueingDelayLimitOptions.BaselineWindow"/>. It is learned again from live traffic as the
-/// window moves, so it follows a dependency that stays slower, and it is never re-measured by
-/// shedding on purpose (Envoy's minRTT windows pin the limit and refuse traffic to measure it). At
-/// saturation the cuts keep the queue short, so low-latency decisions keep arriving and it does not
-/// creep upward.</para>
+/// <para><b>The no-load latency</b> is the lowest smoothed batch mean of the last
+/// <see cref="QueueingDelayLimitOptions.BaselineWindow"/> among batches whose in-flight stayed under
+/// half the limit (Netflix's app-limited test), else the last one learned. It is learned from live
+/// traffic, never by shedding on purpose (Envoy's minRTT windows pin the limit to measure it), and
+/// never from batches near the limit: their latency includes the queue the limit allows, and learning
+/// from it lets the baseline, and with it the limit, creep upward under sustained overload.</para>
 /// <para><b>Dropped work</b> (failed or timed out) is left out of the latency mean, where its
 /// latency would mislead (Netflix's issue #176), but a decision at the limit in which over a quarter
 /// of the samples dropped halves the limit.</para>
