@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Takes docs/dashboard.png: the server under load from bp (the backpressure gauge full, a slow
+# Takes docs/dashboard.png: the server under load from bp (the backpressure gauge full, the adaptive
+# limit finding its level, a slow
 # WebSocket subscriber losing messages to drop-oldest, one that never reads holding a block queue
 # full), with the shipped alert rules shortened to 2 s so they fire, seen in headless Chromium.
 # Usage: scripts/dashboard-screenshot.sh
@@ -18,6 +19,7 @@ pids=("$!")
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -sf "$url/stats" >/dev/null && break; sleep 0.2; done
 dotnet "$bin/bp.dll" load "$url/backpressure" -c 40 -z 40s >/dev/null 2>&1 & pids+=("$!")
+dotnet "$bin/bp.dll" load "$url/adaptive" -c 40 -z 40s >/dev/null 2>&1 & pids+=("$!")
 dotnet "$bin/bp.dll" ws "ws://127.0.0.1:$port/ws/feed?policy=drop-oldest&queue=200&rate=400&size=4000" -c 3 --slow 2 --read-delay 10ms -z 40s >/dev/null 2>&1 & pids+=("$!")
 dotnet "$bin/bp.dll" ws "ws://127.0.0.1:$port/ws/feed?policy=block&queue=50&rate=2000&size=16000" -c 1 --slow 1 --read-delay 60s -z 40s >/dev/null 2>&1 & pids+=("$!")
 sleep 25
