@@ -85,6 +85,9 @@ public static class ServerApplication
         ConfigureServices(builder.Services, builder.Configuration);
         WebApplication app = builder.Build();
         app.Services.GetRequiredService<ServerMetrics>();
+
+        // The seed work calibrates its CPU part when created: before the first request, not during it.
+        app.Services.GetRequiredService<SeedWork>();
         app.Services.GetRequiredService<RecentLatencies>();
         app.UseStaticFiles();
         app.UseRateLimiter();
