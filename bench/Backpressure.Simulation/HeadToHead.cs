@@ -206,9 +206,6 @@ public static class HeadToHead
         Slo = TimeSpan.FromMilliseconds(100),
     };
 
-    /// <summary>S5 at a multiple of capacity.</summary>
-    public static Scenario SustainedOverload(double multiple, double minutes) => Scenarios.SustainedOverload(multiple, minutes);
-
     private static void Header(StringBuilder text, Scenario scenario, string note)
     {
         text.AppendLine();

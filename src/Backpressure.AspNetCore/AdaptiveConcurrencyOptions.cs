@@ -62,8 +62,8 @@ public sealed class AdaptiveConcurrencyOptions
     }
 
     // Each configured resource reads as a share of its own limit; the algorithm watches the fullest,
-    // against a limit of 1.
-    // The thread-pool probe runs a timer while in use, so the caller owns it (the container disposes it with the host).
+    // against a limit of 1. The thread-pool probe runs a timer while in use, so the caller owns it
+    // (the container disposes it with the host) and passes it when ThreadPoolDelayLimit is set.
     internal QueueingDelayLimitOptions AlgorithmWithResourceSignal(TimeProvider timeProvider, ThreadPoolQueueDelay? delay)
     {
         double? heap = GcHeapUsageLimit, cpuLimit = CpuUsageLimit;
@@ -74,10 +74,9 @@ public sealed class AdaptiveConcurrencyOptions
         }
 
         ProcessCpuUsage? cpu = cpuLimit is null ? null : new ProcessCpuUsage(timeProvider);
-        delay = delayLimit is null ? null : delay;
         Algorithm.ResourceUsage = () => Math.Max(
             Math.Max(heap is { } h ? GcHeapUsage.Read() / h : 0, cpu is not null ? cpu.Read() / cpuLimit!.Value : 0),
-            delay is not null ? delay.Current / delayLimit!.Value : 0);
+            delay is not null && delayLimit is { } d ? delay.Current / d : 0);
         Algorithm.ResourceUsageLimit = 1;
         return Algorithm;
     }

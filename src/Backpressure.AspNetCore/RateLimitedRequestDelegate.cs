@@ -111,16 +111,11 @@ internal static class RateLimitedRequestDelegate
         {
             await running.ConfigureAwait(false);
         }
-        catch
+        finally
         {
             // Failed or abandoned work says nothing of how fast the service is: an adaptive limit
             // takes it as dropped rather than as a latency sample.
-            AdaptiveConcurrencyLimiter.MarkDropped(lease);
-            throw;
-        }
-        finally
-        {
-            if (context.RequestAborted.IsCancellationRequested)
+            if (!running.IsCompletedSuccessfully || context.RequestAborted.IsCancellationRequested)
             {
                 AdaptiveConcurrencyLimiter.MarkDropped(lease);
             }

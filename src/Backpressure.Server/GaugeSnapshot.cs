@@ -1,4 +1,5 @@
 using System.Threading.RateLimiting;
+using Backpressure.Adaptive;
 
 namespace Backpressure.Server;
 
@@ -11,9 +12,9 @@ public sealed record GaugeSnapshot(long InFlight, int PermitLimit, long Accepted
         return new(stats.InFlight, stats.PermitLimit, stats.Accepted, stats.Refused, gauge.RetryAfter.TotalSeconds);
     }
 
-    internal static GaugeSnapshot From(Backpressure.Adaptive.AdaptiveConcurrencyLimiter limiter)
+    internal static GaugeSnapshot From(AdaptiveConcurrencyLimiter limiter)
     {
-        var stats = (Backpressure.Adaptive.AdaptiveConcurrencyStatistics)limiter.GetStatistics()!;
+        var stats = (AdaptiveConcurrencyStatistics)limiter.GetStatistics()!;
         return new(stats.InFlight, stats.Limit, stats.TotalSuccessfulLeases, stats.TotalFailedLeases, limiter.RetryAfter.TotalSeconds);
     }
 }

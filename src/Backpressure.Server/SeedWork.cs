@@ -21,18 +21,19 @@ public sealed class SeedWork
     private readonly SeedWorkOptions _options;
     private readonly TimeProvider _timeProvider;
     private readonly long _strides;
+    private int _inFlight;
+    private int _peakInFlight;
+    private long _completed;
+    private long _failed;
+
     /// <summary>Prepares the work, calibrating its CPU part on this machine.</summary>
     public SeedWork(IOptions<SeedWorkOptions> options, TimeProvider timeProvider)
     {
         _options = options.Value;
         _timeProvider = timeProvider;
-        _strides = CalibrateStrides(_options.CpuTime, _options.MemoryPerCallMegabytes);
+        // Calibrated on a buffer of the calls' size (at least a mebibyte), since a stride's cost depends on whether it fits in cache.
+        _strides = _options.CpuTime > TimeSpan.Zero ? CalibrateStrides(_options.CpuTime, Touched(Math.Max(1, _options.MemoryPerCallMegabytes))) : 0;
     }
-
-    private int _inFlight;
-    private int _peakInFlight;
-    private long _completed;
-    private long _failed;
 
     /// <summary>A snapshot of the calls in flight now and at most so far, and how calls ended.</summary>
     public SeedWorkStatistics GetStatistics() => new(
@@ -102,9 +103,12 @@ public sealed class SeedWork
         Interlocked.Increment(ref completed ? ref _completed : ref _failed);
     }
 
-    private byte[] AllocateAndTouch()
+    private byte[] AllocateAndTouch() => Touched(_options.MemoryPerCallMegabytes);
+
+    // A buffer of that many mebibytes with every page written, so it is committed.
+    private static byte[] Touched(int megabytes)
     {
-        byte[] buffer = GC.AllocateUninitializedArray<byte>(_options.MemoryPerCallMegabytes * 1024 * 1024);
+        byte[] buffer = GC.AllocateUninitializedArray<byte>(megabytes * 1024 * 1024);
         for (int i = 0; i < buffer.Length; i += PageSize)
         {
             buffer[i] = (byte)i;
@@ -112,9 +116,6 @@ public sealed class SeedWork
 
         return buffer;
     }
-
-    /// <summary>Checksum strides per call: how many 64 KiB strides of the buffer the CPU part walks.</summary>
-    internal long Strides => _strides;
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private long BurnCpu(byte[] buffer) => Checksum(buffer, _strides);
@@ -142,19 +143,8 @@ public sealed class SeedWork
     // Measures how many strides an idle core walks per second, as the best of several short rounds
     // (the fastest round had the core to itself). Real elapsed time on purpose: this measures the
     // machine, so an injected test clock would be wrong here.
-    private static long CalibrateStrides(TimeSpan cpuTime, int megabytesPerCall)
+    private static long CalibrateStrides(TimeSpan cpuTime, byte[] buffer)
     {
-        if (cpuTime <= TimeSpan.Zero)
-        {
-            return 0;
-        }
-
-        byte[] buffer = new byte[Math.Max(StrideBytes, megabytesPerCall * 1024 * 1024)];
-        for (int i = 0; i < buffer.Length; i += PageSize)
-        {
-            buffer[i] = (byte)i;
-        }
-
         const long StridesPerRound = 256;
         double best = double.MaxValue;
         long sink = 0;

@@ -300,7 +300,8 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
 
     private void EndSlowStart() => _slowStart = false;
 
-    private long IdleTicks() => Math.Max(TimeSpan.TicksPerSecond, (long)(10 * Baseline()));
+    // Read on every sample, so it uses the baseline last computed rather than scanning the window again.
+    private long IdleTicks() => Math.Max(TimeSpan.TicksPerSecond, (long)(10 * _heldBaseline));
 
     private void NotePeak(long now, int inFlight)
     {
