@@ -22,13 +22,15 @@ namespace Backpressure;
 /// <para>
 /// <b>RetryAfter.</b> Every refused lease carries <see cref="MetadataName.RetryAfter"/>, computed
 /// when it is read as an estimate of when the first permit in flight is returned. The gauge times
-/// one permit in <see cref="PressureGaugeOptions.HoldTimeSampleInterval"/> granted on each thread
-/// (a thread's first is always timed) and keeps <c>H</c>, an exponentially weighted mean (weight 1/8) of those hold times, starting
+/// one permit in <see cref="PressureGaugeOptions.HoldTimeSampleInterval"/> it grants (its first
+/// is always timed) and keeps <c>H</c>, an exponentially weighted mean (weight 1/8) of those hold times, starting
 /// from <see cref="PressureGaugeOptions.InitialHoldTimeEstimate"/>. With <c>A</c> the mean age of
 /// the timed permits still in flight, the estimate is <c>H − A</c>: the oldest permit in flight is
 /// at least <c>A</c> old, so on a typical hold time it is returned by then. The estimate is never
 /// below <c>H / (PermitLimit + 1)</c> (when permits of random age are in flight, the first of them
-/// ends after about that long) and never above <c>H</c>.
+/// ends after about that long) and never above <c>H</c>. Before any timed permit has been returned,
+/// <c>H</c> is only the initial guess; when the permits in flight outlive it (<c>A ≥ H</c>) the
+/// estimate is <c>A</c> instead (steadily turning over permits of hold <c>2A</c> have a mean age of <c>A</c>).
 /// </para>
 /// </remarks>
 public sealed class PressureGauge : RateLimiter
@@ -44,9 +46,6 @@ public sealed class PressureGauge : RateLimiter
     private readonly long _initialHoldTicks;
     private readonly uint _sampleMask;
     private readonly RefusedLease _refusedLease;
-
-    [ThreadStatic]
-    private static uint t_admissions;
 
     // Low 32 bits: permits in flight. High 32 bits: leases returned, wrapping; _releaseWraps
     // counts the wraps. One word so that a release is a single atomic add.
@@ -227,7 +226,13 @@ public sealed class PressureGauge : RateLimiter
             Interlocked.Add(ref _extraPermitsInFlight, permits - 1);
         }
 
-        sampleStart = (++t_admissions & _sampleMask) == (1 & _sampleMask) ? StartSample() : NotSampled;
+        // The grant's sequence number is in the word the add returned: leases returned plus permits in
+        // flight grows by one per single-permit grant and is unchanged by a release. So each gauge samples
+        // its own grants, and a thread alternating between two gauges cannot starve one of samples (a
+        // counter per thread, shared by every gauge, did). Refused overshoots may repeat or skip a number
+        // for a moment, which only moves which grant is timed.
+        uint sequence = (uint)((ulong)after >> 32) + (uint)ReadInFlight(after);
+        sampleStart = (sequence & _sampleMask) == (1 & _sampleMask) ? StartSample() : NotSampled;
         return true;
     }
 
@@ -294,7 +299,18 @@ public sealed class PressureGauge : RateLimiter
 
         // The count and the sum are read apart, so they may disagree for a moment; the clamp
         // keeps such a torn read inside the honest range.
-        long meanAge = _timeProvider.GetTimestamp() - (_origin + (sum / sampled));
+        long meanAge = Math.Max(0, _timeProvider.GetTimestamp() - (_origin + (sum / sampled)));
+        if (meanAge >= hold && Volatile.Read(ref _meanHoldTicks) == 0)
+        {
+            // No timed permit has come back yet, and those in flight have outlived the initial guess:
+            // the guess is proven wrong (a fresh gauge in front of work slower than it). Permits turning
+            // over steadily have a mean age of half their hold time, so 2A is the hold the evidence
+            // supports, and A of it is left. Saying the floor here would send every refused caller back
+            // to be refused again. Once hold times have been observed, a permit outliving them is an
+            // outlier, and the floor (the mean gap between releases) stays the honest answer.
+            return meanAge;
+        }
+
         return Math.Clamp(hold - meanAge, floor, hold);
     }
 

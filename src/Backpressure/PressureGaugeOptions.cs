@@ -18,7 +18,7 @@ public sealed class PressureGaugeOptions
     public TimeSpan InitialHoldTimeEstimate { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// Every how many permits granted on a thread one is timed for the hold-time estimate behind
+    /// Every how many permits the gauge grants one is timed for the hold-time estimate behind
     /// <c>RetryAfter</c>: a power of two from 1 to 1024. Default: 8. Reading the clock costs more
     /// than acquiring and releasing a permit, so the default keeps it off most calls; use 1 when
     /// work is slow and long-held (seconds), where the cost is nothing and every sample counts.

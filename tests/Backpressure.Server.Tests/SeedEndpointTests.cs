@@ -52,6 +52,28 @@ public sealed class SeedEndpointTests
     }
 
     [Fact]
+    public async Task Request_OnAFreshServer_RefusesWithARetryAfterAfterWhichTheCallerIsAdmitted()
+    {
+        // The seed's client waits Retry-After and tries again. The first refusals come before any
+        // permit has been returned, so the gauge cannot yet have seen the 2 s the work takes.
+        await using var server = await RunningServer.StartAsync();
+        var held = Enumerable.Range(0, 10).Select(_ => server.Client.GetAsync("/request")).ToList();
+        await WaitUntil(() => server.Gauge(ServerApplication.Gauges.Request).InFlight == 10);
+
+        using var refused = await server.Client.GetAsync("/request");
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        TimeSpan retryAfter = refused.Headers.RetryAfter!.Delta!.Value;
+        await Task.Delay(retryAfter);
+        using var retried = await server.Client.GetAsync("/request");
+
+        Assert.Equal(HttpStatusCode.OK, retried.StatusCode);
+        foreach (var response in await Task.WhenAll(held))
+        {
+            response.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task Request_UnderHeyDefaults_AdmitsFortyAndRefusesOneHundredSixtyInAboutEightSeconds()
     {
         // hey -n 200 -c 50: fifty workers, four requests each, one after another.

@@ -56,9 +56,8 @@ public sealed class PressureGaugeTests
     }
 
     [Fact]
-    public async Task DefaultSampling_TimesAThreadsFirstPermit()
+    public async Task DefaultSampling_TimesTheGaugesFirstPermit()
     {
-        // On a fresh thread, so no earlier test's admissions shift the count.
         var time = new FakeTimeProvider();
         using var gauge = new PressureGauge(new PressureGaugeOptions { PermitLimit = 1 }, time);
         await Task.Factory.StartNew(() =>
@@ -344,6 +343,42 @@ public sealed class PressureGaugeTests
     }
 
     [Fact]
+    public void RetryAfter_BeforeAnyPermitIsReturned_WhenWorkOutlivesTheInitialEstimate_IsTheAgeOfTheWorkInFlight()
+    {
+        // A fresh gauge guessing 1 s in front of work that takes longer: once the permits in flight
+        // are older than the guess, the guess is wrong, and the floor would send callers back too soon.
+        using var gauge = NewGauge(10, TimeSpan.FromSeconds(1));
+        var held = Enumerable.Range(0, 10).Select(_ => gauge.AttemptAcquire()).ToList();
+        _time.Advance(TimeSpan.FromMilliseconds(1100));
+
+        using var refused = gauge.AttemptAcquire();
+
+        Assert.True(refused.TryGetMetadata(MetadataName.RetryAfter, out TimeSpan retryAfter));
+        Assert.Equal(TimeSpan.FromMilliseconds(1100), retryAfter);
+        held.ForEach(lease => lease.Dispose());
+    }
+
+    [Fact]
+    public void Sampling_OfTwoGaugesAcquiredAlternatelyOnOneThread_TimesPermitsOfBoth()
+    {
+        // A group limit and an endpoint limit taken one after the other on the same thread: a sampling
+        // counter shared by every gauge on the thread gave one of them every sample and the other none.
+        PressureGauge NewSampledEveryOther() => new(
+            new PressureGaugeOptions { PermitLimit = 1, HoldTimeSampleInterval = 2, InitialHoldTimeEstimate = TimeSpan.FromSeconds(9) }, _time);
+        using var group = NewSampledEveryOther();
+        using var endpoint = NewSampledEveryOther();
+        for (int i = 0; i < 8; i++)
+        {
+            using RateLimitLease outer = group.AttemptAcquire();
+            using RateLimitLease inner = endpoint.AttemptAcquire();
+            _time.Advance(TimeSpan.FromMilliseconds(100));
+        }
+
+        Assert.Equal(TimeSpan.FromMilliseconds(100), Assert.IsType<PressureGaugeStatistics>(group.GetStatistics()).MeanHoldTime);
+        Assert.Equal(TimeSpan.FromMilliseconds(100), Assert.IsType<PressureGaugeStatistics>(endpoint.GetStatistics()).MeanHoldTime);
+    }
+
+    [Fact]
     public void RetryAfter_WhenWorkStartedTogether_IsTheObservedHoldTimeLessItsAge()
     {
         // The Go seed: ten requests admitted at once, each held two seconds.
@@ -362,9 +397,12 @@ public sealed class PressureGaugeTests
     }
 
     [Fact]
-    public void RetryAfter_WhenWorkOutlivesTheMeanHoldTime_NeverFallsBelowTheMeanGapBetweenReleases()
+    public void RetryAfter_WhenObservedWorkOutlivesTheMeanHoldTime_NeverFallsBelowTheMeanGapBetweenReleases()
     {
-        using var gauge = NewGauge(3, TimeSpan.FromSeconds(4));
+        using var gauge = NewGauge(3, TimeSpan.FromSeconds(1));
+        var observed = gauge.AttemptAcquire();
+        _time.Advance(TimeSpan.FromSeconds(4));
+        observed.Dispose();
         var held = Enumerable.Range(0, 3).Select(_ => gauge.AttemptAcquire()).ToList();
         _time.Advance(TimeSpan.FromSeconds(10));
 
