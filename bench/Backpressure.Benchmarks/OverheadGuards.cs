@@ -21,7 +21,7 @@ internal static class OverheadGuards
     private const int Limit = 1000;
 
     public static IServiceCollection AddOverheadGuards(this IServiceCollection services) => services
-        .AddPressureGauge(Gauge, o => o.PermitLimit = Limit)
+        .AddBackpressure(bp => bp.AddPressureGauge(Gauge, o => o.PermitLimit = Limit))
         .AddRateLimiter(o => o.AddConcurrencyLimiter(Middleware, c =>
         {
             c.PermitLimit = Limit;

@@ -3,7 +3,7 @@ using Backpressure.Adaptive;
 namespace Backpressure.AspNetCore;
 
 /// <summary>
-/// What <see cref="BackpressureServiceCollectionExtensions.AddAdaptiveConcurrency(Microsoft.Extensions.DependencyInjection.IServiceCollection, string, Action{AdaptiveConcurrencyOptions})"/>
+/// What <see cref="BackpressureBuilder.AddAdaptiveConcurrency(string, Action{AdaptiveConcurrencyOptions})"/>
 /// builds: a <see cref="QueueingDelayLimit"/> behind an <see cref="AdaptiveConcurrencyLimiter"/>,
 /// optionally held below the GC heap's limit. Binds from configuration as nested sections
 /// (<c>Algorithm:MaxLimit</c>, <c>Limiter:MaxSamplesPerSecond</c>, <c>GcHeapUsageLimit</c>, <c>CpuUsageLimit</c>).

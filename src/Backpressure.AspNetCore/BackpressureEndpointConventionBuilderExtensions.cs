@@ -1,24 +1,22 @@
-using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Backpressure.AspNetCore;
 
-/// <summary>Puts endpoints behind a named limiter.</summary>
+/// <summary>Puts endpoints behind a named <see cref="BackpressurePolicy"/>.</summary>
 public static class BackpressureEndpointConventionBuilderExtensions
 {
     /// <summary>
-    /// Puts the endpoints behind the per-client <see cref="RateLimitPolicy"/> (see
-    /// <see cref="RateLimitPolicyRegistration"/>) or the <see cref="RateLimiter"/> registered under
-    /// <paramref name="policyName"/> (for example by
-    /// <see cref="BackpressureServiceCollectionExtensions.AddPressureGauge(Microsoft.Extensions.DependencyInjection.IServiceCollection, string, Action{PressureGaugeOptions})"/>).
-    /// A request that gets no permit is answered <c>429 Too Many Requests</c> at once, with
-    /// <c>Retry-After</c> when the limiter says how long to wait (and, for a rate-limit policy,
-    /// <c>RateLimit-Policy</c>/<c>RateLimit</c> headers on every answer and a problem-details body); the permit of an admitted request
-    /// is returned when the handler ends, whether it returns, throws, or the client goes away.
+    /// Puts the endpoints behind the policy registered as <paramref name="policyName"/> through
+    /// <see cref="BackpressureServiceCollectionExtensions.AddBackpressure"/>. A request that gets no permit is
+    /// answered <c>429 Too Many Requests</c> at once (<c>503</c> when the limit cannot be checked), with
+    /// <c>Retry-After</c> when the limiter says how long to wait, in the policy's <see cref="RefusalAnswer"/>;
+    /// a policy with a <see cref="RateLimitQuota"/> also sends <c>RateLimit-Policy</c>/<c>RateLimit</c> headers
+    /// on every answer. The permit of an admitted request is returned when the handler ends, whether it
+    /// returns, throws, or the client goes away.
     /// </summary>
-    /// <exception cref="InvalidOperationException">No limiter is registered under that name (when the endpoints are built, at the first request).</exception>
+    /// <exception cref="InvalidOperationException">No policy is registered under that name (when the endpoints are built: at start-up).</exception>
     public static TBuilder RequireBackpressure<TBuilder>(this TBuilder builder, string policyName)
         where TBuilder : IEndpointConventionBuilder
     {
@@ -30,17 +28,12 @@ public static class BackpressureEndpointConventionBuilderExtensions
             RequestDelegate next = endpoint.RequestDelegate
                 ?? throw new InvalidOperationException($"The endpoint '{endpoint.DisplayName}' has no request delegate to put behind '{policyName}'.");
             IServiceProvider services = endpoint.ApplicationServices;
-            BackpressureMetrics? metrics = services.GetService<BackpressureMetrics>();
-            if (services.GetKeyedService<RateLimitPolicy>(policyName) is { } policy)
-            {
-                endpoint.RequestDelegate = RateLimitedRequestDelegate.Wrap(next, policy, metrics);
-                return;
-            }
-
-            RateLimiter limiter = services.GetKeyedService<RateLimiter>(policyName)
+            BackpressurePolicy policy = services.GetKeyedService<BackpressurePolicy>(policyName)
                 ?? throw new InvalidOperationException(
-                    $"No limiter or rate-limit policy is registered under the name '{policyName}'. Call services.AddPressureGauge(\"{policyName}\", ...) or one of the Add...Policy methods first.");
-            endpoint.RequestDelegate = RateLimitedRequestDelegate.Wrap(next, limiter, policyName, metrics);
+                    $"The endpoint '{endpoint.DisplayName}' requires the backpressure policy '{policyName}', which is not registered. " +
+                    $"Registered: {string.Join(", ", (services.GetService<PolicyNames>()?.All ?? []).Order(StringComparer.Ordinal))}. " +
+                    $"Add it with services.AddBackpressure(bp => bp.Add...(\"{policyName}\", ...)).");
+            endpoint.RequestDelegate = RateLimitedRequestDelegate.Wrap(next, policy, services.GetService<BackpressureMetrics>());
         });
         return builder;
     }

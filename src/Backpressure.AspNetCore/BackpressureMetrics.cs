@@ -21,6 +21,7 @@ public sealed class BackpressureMetrics
     private readonly Histogram<double> _duration;
     private readonly Histogram<double> _wait;
     private readonly ConcurrentDictionary<string, Func<(int InFlight, int Limit)>> _gauges = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Func<int>> _partitions = new(StringComparer.Ordinal);
 
     /// <summary>Creates the instruments on the factory's <c>Backpressure</c> meter.</summary>
     public BackpressureMetrics(IMeterFactory meterFactory)
@@ -36,6 +37,7 @@ public sealed class BackpressureMetrics
             "backpressure.request.wait", "s", "How long requests that could not be decided at once waited for their permit (a leaky bucket's queue, a shared store's round trip).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5] });
         Meter.CreateObservableUpDownCounter("backpressure.permits.in_flight", ObserveInFlight, "{permit}", "Permits a pressure gauge or adaptive limit has handed out and not yet had back.");
+        Meter.CreateObservableUpDownCounter("backpressure.partitions", ObservePartitions, "{partition}", "Partitions (clients, users, keys) a per-client policy holds now; never more than its MaxPartitions.");
         Meter.CreateObservableUpDownCounter("backpressure.permits.limit", ObserveLimits, "{permit}", "A pressure gauge's or adaptive limit's most permits in flight now (an adaptive limit moves).");
     }
 
@@ -56,6 +58,13 @@ public sealed class BackpressureMetrics
         _gauges[name] = () => (limiter.InFlight, limiter.Limit);
     }
 
+    /// <summary>Reports how many partitions <paramref name="limiter"/> holds, under the tag <c>policy=<paramref name="name"/></c>.</summary>
+    public void Observe<TResource>(string name, Partitioning.BoundedPartitionedRateLimiter<TResource> limiter)
+    {
+        ArgumentNullException.ThrowIfNull(limiter);
+        _partitions[name] = () => limiter.PartitionCount;
+    }
+
     /// <summary>The measurements of the policy named <paramref name="policy"/>, shared by every endpoint it guards.</summary>
     internal PolicyMeasurements For(string policy) => _policies.GetOrAdd(policy, static (name, metrics) => new PolicyMeasurements(metrics, name), this);
 
@@ -72,6 +81,9 @@ public sealed class BackpressureMetrics
 
     private IEnumerable<Measurement<long>> ObserveInFlight() =>
         _gauges.Select(g => new Measurement<long>(g.Value().InFlight, new KeyValuePair<string, object?>("gauge", g.Key)));
+
+    private IEnumerable<Measurement<long>> ObservePartitions() =>
+        _partitions.Select(p => new Measurement<long>(p.Value(), new KeyValuePair<string, object?>("policy", p.Key)));
 
     private IEnumerable<Measurement<long>> ObserveLimits() =>
         _gauges.Select(g => new Measurement<long>(g.Value().Limit, new KeyValuePair<string, object?>("gauge", g.Key)));

@@ -1,133 +1,50 @@
-using System.Threading.RateLimiting;
-using Backpressure.Adaptive;
-using Microsoft.Extensions.Configuration;
+using Backpressure.RateLimiting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 
 namespace Backpressure.AspNetCore;
 
-/// <summary>Registers Backpressure's limiters in a service collection.</summary>
+/// <summary>Registers Backpressure's policies in a service collection.</summary>
 public static class BackpressureServiceCollectionExtensions
 {
-    private static readonly OptionsValidator<PressureGaugeOptions> s_gaugeValidator = new("Pressure gauge", null, o => o.Validate());
-    private static readonly OptionsValidator<AdaptiveConcurrencyOptions> s_adaptiveValidator = new("Adaptive concurrency", null, o => o.Validate());
-
     /// <summary>
-    /// Registers a named <see cref="PressureGauge"/> (as a keyed singleton of both
-    /// <see cref="PressureGauge"/> and <see cref="RateLimiter"/>) for
-    /// <see cref="BackpressureEndpointConventionBuilderExtensions.RequireBackpressure{TBuilder}(TBuilder, string)"/>.
-    /// Its options are validated when the host starts; a bad value stops start-up naming the option.
+    /// Registers the policies <paramref name="configure"/> adds, with what they need (the
+    /// <see cref="BackpressureMetrics"/>, <see cref="TimeProvider.System"/> unless the host has a clock, the
+    /// in-process <see cref="RateLimitBackend"/> unless one was chosen), and a start-up check that every
+    /// policy an endpoint requires is registered. May be called more than once; names stay unique across calls.
     /// </summary>
     /// <param name="services">The services.</param>
-    /// <param name="name">The policy name endpoints refer to.</param>
-    /// <param name="configure">Sets the gauge's options.</param>
-    public static IServiceCollection AddPressureGauge(
-        this IServiceCollection services, string name, Action<PressureGaugeOptions> configure)
+    /// <param name="configure">Adds the policies, and chooses the store (for example <c>UseRedis</c>).</param>
+    /// <exception cref="ArgumentException">Two policies have the same name.</exception>
+    public static IServiceCollection AddBackpressure(this IServiceCollection services, Action<BackpressureBuilder> configure)
     {
+        ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configure);
-        return services.AddPressureGauge(name, builder => builder.Configure(configure));
-    }
+        PolicyNames? names = (PolicyNames?)services.FirstOrDefault(d => d.ServiceType == typeof(PolicyNames))?.ImplementationInstance;
+        if (names is null)
+        {
+            names = new PolicyNames();
+            services.AddSingleton(names);
+            services.AddHostedService<RequiredPoliciesCheck>();
+        }
 
-    /// <summary>
-    /// Registers a named <see cref="PressureGauge"/> whose options are bound from
-    /// <paramref name="configuration"/> (for example the section <c>Backpressure:Gauges:NAME</c>).
-    /// </summary>
-    /// <param name="services">The services.</param>
-    /// <param name="name">The policy name endpoints refer to.</param>
-    /// <param name="configuration">The section holding <see cref="PressureGaugeOptions"/>.</param>
-    public static IServiceCollection AddPressureGauge(
-        this IServiceCollection services, string name, IConfiguration configuration)
-    {
-        ArgumentNullException.ThrowIfNull(configuration);
-        return services.AddPressureGauge(name, builder => builder.Bind(configuration));
-    }
-
-    /// <summary>
-    /// Registers a named <see cref="AdaptiveConcurrencyLimiter"/> running a <see cref="QueueingDelayLimit"/>
-    /// (as a keyed singleton of both <see cref="AdaptiveConcurrencyLimiter"/> and <see cref="RateLimiter"/>)
-    /// for <see cref="BackpressureEndpointConventionBuilderExtensions.RequireBackpressure{TBuilder}(TBuilder, string)"/>:
-    /// a concurrency limit that finds the work's capacity by itself. Its options are validated when the
-    /// host starts; a bad value stops start-up naming the option.
-    /// </summary>
-    /// <param name="services">The services.</param>
-    /// <param name="name">The policy name endpoints refer to.</param>
-    /// <param name="configure">Sets the options.</param>
-    public static IServiceCollection AddAdaptiveConcurrency(
-        this IServiceCollection services, string name, Action<AdaptiveConcurrencyOptions> configure)
-    {
-        ArgumentNullException.ThrowIfNull(configure);
-        return services.AddAdaptiveConcurrency(name, builder => builder.Configure(configure));
-    }
-
-    /// <summary>
-    /// Registers a named adaptive concurrency limit whose options are bound from
-    /// <paramref name="configuration"/> (for example the section <c>Backpressure:Adaptive:NAME</c>).
-    /// </summary>
-    /// <param name="services">The services.</param>
-    /// <param name="name">The policy name endpoints refer to.</param>
-    /// <param name="configuration">The section holding <see cref="AdaptiveConcurrencyOptions"/>.</param>
-    public static IServiceCollection AddAdaptiveConcurrency(
-        this IServiceCollection services, string name, IConfiguration configuration)
-    {
-        ArgumentNullException.ThrowIfNull(configuration);
-        return services.AddAdaptiveConcurrency(name, builder => builder.Bind(configuration));
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<RateLimitBackend>(sp => new InProcessRateLimitBackend(sp.GetRequiredService<TimeProvider>()));
+        services.AddBackpressureMetrics();
+        configure(new BackpressureBuilder(services, names));
+        return services;
     }
 
     /// <summary>
     /// Registers <see cref="BackpressureMetrics"/> (and <see cref="System.Diagnostics.Metrics.IMeterFactory"/>
-    /// if the host has none). The gauge and policy registrations call it; call it yourself only to get the
-    /// meter without them.
+    /// if the host has none). <see cref="AddBackpressure"/> calls it; call it yourself only to get the
+    /// meter without any policy.
     /// </summary>
     public static IServiceCollection AddBackpressureMetrics(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddMetrics();
         services.TryAddSingleton<BackpressureMetrics>();
-        return services;
-    }
-
-    private static IServiceCollection AddAdaptiveConcurrency(
-        this IServiceCollection services, string name, Action<OptionsBuilder<AdaptiveConcurrencyOptions>> configure)
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        services.TryAddSingleton(TimeProvider.System);
-        services.AddBackpressureMetrics();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AdaptiveConcurrencyOptions>>(s_adaptiveValidator));
-        configure(services.AddOptions<AdaptiveConcurrencyOptions>(name).ValidateOnStart());
-        // The thread-pool probe is the container's, so its timer stops with the host.
-        services.AddKeyedSingleton(name, static (sp, _) => new ThreadPoolQueueDelay(sp.GetRequiredService<TimeProvider>()));
-        services.AddKeyedSingleton(name, static (sp, key) =>
-        {
-            AdaptiveConcurrencyOptions options = sp.GetRequiredService<IOptionsMonitor<AdaptiveConcurrencyOptions>>().Get((string)key!);
-            TimeProvider time = sp.GetRequiredService<TimeProvider>();
-            ThreadPoolQueueDelay? delay = options.ThreadPoolDelayLimit is null ? null : sp.GetRequiredKeyedService<ThreadPoolQueueDelay>(key);
-            var limiter = new AdaptiveConcurrencyLimiter(
-                new QueueingDelayLimit(options.AlgorithmWithResourceSignal(time, delay)), options.Limiter, time);
-            sp.GetRequiredService<BackpressureMetrics>().Observe((string)key!, limiter);
-            return limiter;
-        });
-        services.AddKeyedSingleton<RateLimiter>(name, static (sp, key) => sp.GetRequiredKeyedService<AdaptiveConcurrencyLimiter>(key));
-        return services;
-    }
-
-    private static IServiceCollection AddPressureGauge(
-        this IServiceCollection services, string name, Action<OptionsBuilder<PressureGaugeOptions>> configure)
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        services.TryAddSingleton(TimeProvider.System);
-        services.AddBackpressureMetrics();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PressureGaugeOptions>>(s_gaugeValidator));
-        configure(services.AddOptions<PressureGaugeOptions>(name).ValidateOnStart());
-        services.AddKeyedSingleton(name, static (sp, key) =>
-        {
-            var gauge = new PressureGauge(sp.GetRequiredService<IOptionsMonitor<PressureGaugeOptions>>().Get((string)key!), sp.GetRequiredService<TimeProvider>());
-            sp.GetRequiredService<BackpressureMetrics>().Observe((string)key!, gauge);
-            return gauge;
-        });
-        services.AddKeyedSingleton<RateLimiter>(name, static (sp, key) => sp.GetRequiredKeyedService<PressureGauge>(key));
         return services;
     }
 }

@@ -16,7 +16,7 @@ internal static class RateLimitRejection
     /// <summary>Why the limiter could not decide (<see cref="LimiterMetadata.Unavailable"/>), or null for an ordinary refusal.</summary>
     public static string? Unavailable(RateLimitLease lease) => lease.TryGetMetadata(LimiterMetadata.Unavailable, out string? why) ? why : null;
 
-    /// <summary>A gauge's refusal: a short plain-text body, as the Go seed answers.</summary>
+    /// <summary>A refusal in plain text: a short body, as the Go seed answers.</summary>
     public static Task WritePlainTextAsync(HttpContext context, RateLimitLease lease, string? unavailable)
     {
         Start(context, lease, unavailable);
@@ -25,10 +25,10 @@ internal static class RateLimitRejection
     }
 
     /// <summary>
-    /// A rate-limit policy's refusal: also, for a 429, <c>RateLimit: "policy";r=0;t=N</c>, and a
-    /// problem-details body (RFC 9457) that says the same in words.
+    /// A refusal in problem details (RFC 9457) that says in words what the headers say; a policy with a
+    /// quota also sends, for a 429, <c>RateLimit: "policy";r=0;t=N</c>.
     /// </summary>
-    public static Task WriteProblemAsync(HttpContext context, RateLimitPolicy policy, RateLimitLease lease, string? unavailable)
+    public static Task WriteProblemAsync(HttpContext context, BackpressurePolicy policy, RateLimitLease lease, string? unavailable)
     {
         long? retryAfter = Start(context, lease, unavailable);
         string reset = retryAfter?.ToString(CultureInfo.InvariantCulture) ?? "";
@@ -38,14 +38,17 @@ internal static class RateLimitRejection
             extensions["retryAfterSeconds"] = retryAfter;
         }
 
-        if (unavailable is null)
+        if (unavailable is null && policy.Quota is not null)
         {
             context.Response.Headers["RateLimit"] = retryAfter is null ? $"\"{policy.Name}\";r=0" : $"\"{policy.Name}\";r=0;t={reset}";
         }
 
-        string detail = unavailable is null
-            ? $"The rate limit '{policy.Name}' ({policy.Quota} per {policy.WindowSeconds} s) is used up"
-            : $"The rate limit '{policy.Name}' cannot be checked: {unavailable}";
+        string detail = (unavailable, policy.Quota) switch
+        {
+            (null, { } quota) => $"The rate limit '{policy.Name}' ({quota.Permits} per {quota.WindowSeconds} s) is used up",
+            (null, null) => $"The limit '{policy.Name}' is reached",
+            _ => $"The limit '{policy.Name}' cannot be checked: {unavailable}",
+        };
         return TypedResults.Problem(
                 detail: retryAfter is null ? $"{detail}." : $"{detail}; retry after {reset} s.",
                 statusCode: context.Response.StatusCode,

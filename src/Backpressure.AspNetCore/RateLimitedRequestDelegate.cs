@@ -14,13 +14,7 @@ namespace Backpressure.AspNetCore;
 /// </summary>
 internal static class RateLimitedRequestDelegate
 {
-    public static RequestDelegate Wrap(RequestDelegate next, RateLimiter limiter, string name, BackpressureMetrics? metrics)
-    {
-        PolicyMeasurements? measured = metrics?.For(name);
-        return context => Decide(next, context, null, limiter.AcquireAsync(1, context.RequestAborted), measured);
-    }
-
-    public static RequestDelegate Wrap(RequestDelegate next, RateLimitPolicy policy, BackpressureMetrics? metrics)
+    public static RequestDelegate Wrap(RequestDelegate next, BackpressurePolicy policy, BackpressureMetrics? metrics)
     {
         PolicyMeasurements? measured = metrics?.For(policy.Name);
         return context => Decide(next, context, policy, policy.Limiter.AcquireAsync(context, 1, context.RequestAborted), measured);
@@ -33,13 +27,13 @@ internal static class RateLimitedRequestDelegate
     /// every one) then reads no clock for a wait that did not happen.
     /// </remarks>
     private static Task Decide(
-        RequestDelegate next, HttpContext context, RateLimitPolicy? policy, ValueTask<RateLimitLease> pending, PolicyMeasurements? measured) =>
+        RequestDelegate next, HttpContext context, BackpressurePolicy policy, ValueTask<RateLimitLease> pending, PolicyMeasurements? measured) =>
         pending.IsCompletedSuccessfully
             ? Handle(next, context, policy, pending.Result, measured)
             : HandleWhenAcquiredAsync(next, context, policy, pending, measured, measured?.Now() ?? 0);
 
     private static async Task HandleWhenAcquiredAsync(
-        RequestDelegate next, HttpContext context, RateLimitPolicy? policy, ValueTask<RateLimitLease> pending, PolicyMeasurements? measured, long started)
+        RequestDelegate next, HttpContext context, BackpressurePolicy policy, ValueTask<RateLimitLease> pending, PolicyMeasurements? measured, long started)
     {
         RateLimitLease lease = await pending.ConfigureAwait(false);
         measured?.Waited(started);
@@ -47,15 +41,14 @@ internal static class RateLimitedRequestDelegate
     }
 
     /// <summary>
-    /// Answers a refused request at once or runs an admitted one. A per-client <paramref name="policy"/> also
-    /// describes itself in <c>RateLimit-Policy</c>/<c>RateLimit</c> headers and refuses with problem details;
-    /// a bare limiter (<paramref name="policy"/> null) refuses in plain text.
+    /// Answers a refused request at once, in the policy's answer shape, or runs an admitted one. A policy
+    /// with a quota also describes itself in <c>RateLimit-Policy</c>/<c>RateLimit</c> headers.
     /// </summary>
-    private static Task Handle(RequestDelegate next, HttpContext context, RateLimitPolicy? policy, RateLimitLease lease, PolicyMeasurements? measured)
+    private static Task Handle(RequestDelegate next, HttpContext context, BackpressurePolicy policy, RateLimitLease lease, PolicyMeasurements? measured)
     {
-        if (policy is not null)
+        if (policy.PolicyHeader is { } header)
         {
-            context.Response.Headers["RateLimit-Policy"] = policy.PolicyHeader;
+            context.Response.Headers["RateLimit-Policy"] = header;
         }
 
         if (!lease.IsAcquired)
@@ -64,13 +57,13 @@ internal static class RateLimitedRequestDelegate
             {
                 string? unavailable = RateLimitRejection.Unavailable(lease);
                 measured?.Refused(unavailable is not null);
-                return policy is null
+                return policy.Answer == RefusalAnswer.PlainText
                     ? RateLimitRejection.WritePlainTextAsync(context, lease, unavailable)
                     : RateLimitRejection.WriteProblemAsync(context, policy, lease, unavailable);
             }
         }
 
-        if (policy is not null)
+        if (policy.PolicyHeader is not null)
         {
             long remaining = policy.Limiter.GetStatistics(context)?.CurrentAvailablePermits ?? 0;
             context.Response.Headers["RateLimit"] = $"\"{policy.Name}\";r={Math.Max(0, remaining)}";

@@ -3,6 +3,14 @@ namespace Backpressure.Redis;
 /// <summary>How Redis limiters use their store: key names, clock, timeout and what to do without Redis.</summary>
 public sealed class RedisStoreOptions
 {
+    /// <summary>
+    /// The StackExchange.Redis configuration string <c>UseRedis</c> connects with when the host registers no
+    /// <c>IConnectionMultiplexer</c>, such as <c>127.0.0.1:6379</c>, or
+    /// <c>redis.internal:6380,ssl=true,user=app,password=...</c> for TLS and an ACL user. Not used by a
+    /// <see cref="RedisStore"/> constructed directly, which is given its connection.
+    /// </summary>
+    public string? Configuration { get; set; }
+
     /// <summary>The first part of every key: keys are <c>{PREFIX:kind:partition}</c>, the braces a Redis Cluster hash tag so one limiter's keys share a slot. Default: <c>bp</c>.</summary>
     public string KeyPrefix { get; set; } = "bp";
 
@@ -42,6 +50,17 @@ public sealed class RedisStoreOptions
         InRange(Timeout, TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(1), nameof(Timeout));
         InRange(ProbeInterval, TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(10), nameof(ProbeInterval));
         InRange(GaugeLeaseTime, TimeSpan.FromMilliseconds(30), TimeSpan.FromDays(1), nameof(GaugeLeaseTime));
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming <see cref="Configuration"/> when a connection must be opened from it and it is missing.</summary>
+    internal void ValidateConfiguration()
+    {
+        if (string.IsNullOrWhiteSpace(Configuration))
+        {
+            throw new ArgumentException(
+                $"{nameof(Configuration)} is required when the host registers no IConnectionMultiplexer (a StackExchange.Redis configuration string such as 127.0.0.1:6379).",
+                nameof(Configuration));
+        }
     }
 
     private static void InRange(TimeSpan value, TimeSpan min, TimeSpan max, string name)

@@ -131,13 +131,7 @@ public static class ServerApplication
             .WithMetrics(metrics => metrics.AddMeter(BackpressureMetrics.MeterName).AddPrometheusExporter());
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower);
 
-        foreach (string gauge in AllGauges)
-        {
-            services.AddPressureGauge(gauge, configuration.GetSection($"Backpressure:Gauges:{gauge}"));
-        }
-
-        services.AddAdaptiveConcurrency(Adaptive.Seed, configuration.GetSection($"Backpressure:Adaptive:{Adaptive.Seed}"));
-        AddRateLimits(services, configuration);
+        AddPolicies(services, configuration);
 
         // The base library's own middleware and ConcurrencyLimiter, for the overhead comparison.
         int overheadLimit = configuration.GetValue<int>($"Backpressure:Gauges:{Gauges.Overhead}:PermitLimit");
@@ -161,56 +155,40 @@ public static class ServerApplication
     }
 
     /// <summary>
-    /// The <c>/limited/*</c> policies, in-process by default; with <c>Backpressure:Store=redis</c> each
-    /// client's limiter is the Redis one of the same kind, so several instances share the limits.
+    /// Every policy the endpoints require: the gauges and the adaptive limit in front of the seed work, and the
+    /// <c>/limited/*</c> rate limits, per client by remote address (or by <c>Backpressure:ClientIdHeader</c>, when
+    /// a trusted gateway sets it), in-process or, with <c>Backpressure:Store=redis</c>, shared through Redis.
     /// </summary>
-    private static void AddRateLimits(IServiceCollection services, ConfigurationManager configuration)
+    private static void AddPolicies(IServiceCollection services, ConfigurationManager configuration)
     {
-        // Read now as well as registered: which limiters to register depends on it.
+        // Read now as well as validated at start: which store to use decides what to register.
         var store = new RateLimitStoreOptions();
-        configuration.GetSection("Backpressure").Bind(store);
-        configuration.GetSection(RateLimitStoreOptions.RedisSection).Bind(store);
+        configuration.GetSection(RateLimitStoreOptions.Section).Bind(store);
         services.AddSingleton<IValidateOptions<RateLimitStoreOptions>>(
             new OptionsValidator<RateLimitStoreOptions>("Rate-limit store", null, o => o.Validate()));
-        services.AddOptions<RateLimitStoreOptions>()
-            .Bind(configuration.GetSection("Backpressure"))
-            .Bind(configuration.GetSection(RateLimitStoreOptions.RedisSection))
-            .ValidateOnStart();
-
+        services.AddOptions<RateLimitStoreOptions>().Bind(configuration.GetSection(RateLimitStoreOptions.Section)).ValidateOnStart();
         IConfigurationSection limits = configuration.GetSection("Backpressure:RateLimits");
-        if (!store.UsesRedis)
-        {
-            services.AddFixedWindowPolicy(RateLimits.FixedWindow, limits.GetSection(RateLimits.FixedWindow));
-            services.AddSlidingWindowPolicy(RateLimits.SlidingWindow, limits.GetSection(RateLimits.SlidingWindow));
-            services.AddTokenBucketPolicy(RateLimits.TokenBucket, limits.GetSection(RateLimits.TokenBucket));
-            services.AddLeakyBucketPolicy(RateLimits.LeakyBucket, limits.GetSection(RateLimits.LeakyBucket));
-            return;
-        }
+        Action<PartitionedPolicyOptions>? partitioning = store.ClientIdHeader is { Length: > 0 } header
+            ? o => o.PartitionBy = RequestPartitioner.ClientChosenHeader(header)
+            : null;
 
-        services.AddSingleton<IValidateOptions<RedisStoreOptions>>(new OptionsValidator<RedisStoreOptions>("Redis store", null, o => o.Validate()));
-        services.AddOptions<RedisStoreOptions>().Bind(configuration.GetSection(RateLimitStoreOptions.RedisSection)).ValidateOnStart();
-        services.AddSingleton<StackExchange.Redis.IConnectionMultiplexer>(sp =>
+        services.AddBackpressure(bp =>
         {
-            // Not aborting when Redis is down at start: the failure policy answers until it is reachable.
-            var options = StackExchange.Redis.ConfigurationOptions.Parse(sp.GetRequiredService<IOptions<RateLimitStoreOptions>>().Value.Configuration!);
-            options.AbortOnConnectFail = false;
-            return StackExchange.Redis.ConnectionMultiplexer.Connect(options);
+            foreach (string gauge in AllGauges)
+            {
+                bp.AddPressureGauge(gauge, configuration.GetSection($"Backpressure:Gauges:{gauge}"));
+            }
+
+            bp.AddAdaptiveConcurrency(Adaptive.Seed, configuration.GetSection($"Backpressure:Adaptive:{Adaptive.Seed}"));
+            bp.AddFixedWindow(RateLimits.FixedWindow, limits.GetSection(RateLimits.FixedWindow), partitioning);
+            bp.AddSlidingWindow(RateLimits.SlidingWindow, limits.GetSection(RateLimits.SlidingWindow), partitioning);
+            bp.AddTokenBucket(RateLimits.TokenBucket, limits.GetSection(RateLimits.TokenBucket), partitioning);
+            bp.AddLeakyBucket(RateLimits.LeakyBucket, limits.GetSection(RateLimits.LeakyBucket), partitioning);
+            if (store.UsesRedis)
+            {
+                bp.UseRedis(configuration.GetSection(RateLimitStoreOptions.RedisSection));
+            }
         });
-        services.AddSingleton(sp => new RedisStore(
-            sp.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(),
-            sp.GetRequiredService<IOptions<RedisStoreOptions>>().Value,
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger<RedisStore>(),
-            sp.GetService<System.Diagnostics.Metrics.IMeterFactory>(),
-            sp.GetRequiredService<TimeProvider>()));
-        services.AddHostedService<RedisWarmUp>();
-        services.AddFixedWindowPolicy(RateLimits.FixedWindow, limits.GetSection(RateLimits.FixedWindow),
-            (sp, o, client) => new RedisFixedWindowLimiter(sp.GetRequiredService<RedisStore>(), $"{RateLimits.FixedWindow}:{client}", o));
-        services.AddSlidingWindowPolicy(RateLimits.SlidingWindow, limits.GetSection(RateLimits.SlidingWindow),
-            (sp, o, client) => new RedisSlidingWindowLimiter(sp.GetRequiredService<RedisStore>(), $"{RateLimits.SlidingWindow}:{client}", o));
-        services.AddTokenBucketPolicy(RateLimits.TokenBucket, limits.GetSection(RateLimits.TokenBucket),
-            (sp, o, client) => new RedisTokenBucketLimiter(sp.GetRequiredService<RedisStore>(), $"{RateLimits.TokenBucket}:{client}", o));
-        services.AddLeakyBucketPolicy(RateLimits.LeakyBucket, limits.GetSection(RateLimits.LeakyBucket),
-            (sp, o, client) => new RedisLeakyBucketLimiter(sp.GetRequiredService<RedisStore>(), $"{RateLimits.LeakyBucket}:{client}", o));
     }
 
     private static void ConfigureGrpc(IServiceCollection services, ConfigurationManager configuration)
@@ -220,17 +198,10 @@ public static class ServerApplication
             new OptionsValidator<GrpcEndpointOptions>("gRPC endpoint", null, o => o.Validate()));
         services.AddOptions<GrpcEndpointOptions>().Bind(configuration.GetSection(GrpcEndpointOptions.Section)).ValidateOnStart();
 
-        // One pressure gauge per method, as the HTTP endpoints have one per policy.
-        services.AddSingleton(provider =>
-        {
-            int limit = provider.GetRequiredService<IOptions<GrpcEndpointOptions>>().Value.MaxConcurrentCallsPerMethod;
-            TimeProvider time = provider.GetRequiredService<TimeProvider>();
-            return PartitionedRateLimiter.Create<string, string>(method => RateLimitPartition.Get(
-                method, _ => new PressureGauge(new PressureGaugeOptions { PermitLimit = limit }, time)));
-        });
-        services.AddSingleton<BackpressureInterceptor>();
         services.AddSingleton<GrpcStreams>();
-        services.AddGrpc(o => o.Interceptors.Add<BackpressureInterceptor>());
+
+        // One pressure gauge per method, as the HTTP endpoints have one per policy.
+        services.AddGrpc().AddBackpressure(configuration.GetSection(GrpcEndpointOptions.Section));
         services.AddOptions<GrpcServiceOptions>().Configure<IOptions<GrpcEndpointOptions>>((grpc, limits) =>
         {
             grpc.MaxReceiveMessageSize = limits.Value.MaxMessageBytes;

@@ -31,7 +31,7 @@ public sealed class BuiltInMiddlewareTests
 
                 return ValueTask.CompletedTask;
             };
-            o.AddPolicy("fixed", context => RateLimitPartition.Get(ClientPartitionKey.From(context), _ =>
+            o.AddPolicy("fixed", context => RateLimitPartition.Get(RequestPartitioner.RemoteAddress.KeyOf(context), _ =>
                 new FixedWindowLimiter(new FixedWindowLimiterOptions { PermitLimit = 2, Window = TimeSpan.FromMinutes(1) })));
         });
         await using var app = builder.Build();
@@ -53,20 +53,5 @@ public sealed class BuiltInMiddlewareTests
         Assert.InRange(last!.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
         last.Dispose();
         await app.StopAsync();
-    }
-
-    [Fact]
-    public void ClientPartitionKey_PrefersTheClientIdHeader_AndCutsLongIds()
-    {
-        var named = new DefaultHttpContext();
-        named.Request.Headers[ClientPartitionKey.HeaderName] = " alice ";
-        var anonymous = new DefaultHttpContext();
-        anonymous.Connection.RemoteIpAddress = IPAddress.Parse("10.1.2.3");
-        var verbose = new DefaultHttpContext();
-        verbose.Request.Headers[ClientPartitionKey.HeaderName] = new string('x', 1000);
-
-        Assert.Equal("id:alice", ClientPartitionKey.From(named));
-        Assert.Equal("ip:10.1.2.3", ClientPartitionKey.From(anonymous));
-        Assert.Equal(3 + 128, ClientPartitionKey.From(verbose).Length);
     }
 }

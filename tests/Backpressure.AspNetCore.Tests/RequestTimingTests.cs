@@ -19,10 +19,9 @@ public sealed class RequestTimingTests
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
-        builder.Services.AddBackpressureMetrics();
         // The base library's limiter queues a second request behind the first instead of refusing it.
-        builder.Services.AddKeyedSingleton<RateLimiter>("one-at-a-time", (_, _) =>
-            new ConcurrencyLimiter(new ConcurrencyLimiterOptions { PermitLimit = 1, QueueLimit = 1 }));
+        builder.Services.AddBackpressure(bp => bp.AddLimiter("one-at-a-time", _ =>
+            new ConcurrencyLimiter(new ConcurrencyLimiterOptions { PermitLimit = 1, QueueLimit = 1 })));
         await using var app = builder.Build();
         var firstEntered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var releaseFirst = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -26,7 +26,8 @@ public sealed class RateLimitedEndpointTests
     public async Task LimitedEndpoint_AdmitsWhatItsPolicyAllowsPerClient_ThenRefusesWithHeadersAndProblemDetails(
         string policy, int allowed, string policyHeader)
     {
-        await using var server = await RunningServer.StartAsync(SmallLimits);
+        // Clients named by a header, as behind a gateway that authenticates them and sets it.
+        await using var server = await RunningServer.StartAsync([.. SmallLimits, "--Backpressure:ClientIdHeader=X-Client-Id"]);
 
         for (int i = 0; i < allowed; i++)
         {
@@ -63,6 +64,28 @@ public sealed class RateLimitedEndpointTests
         using var refused = await server.Client.GetAsync("/limited/fixed-window");
 
         Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+    }
+
+    [Fact]
+    public async Task LimitedEndpoint_ByDefault_GivesAClientRotatingXClientIdNoMoreThanOneClientsLimit()
+    {
+        await using var server = await RunningServer.StartAsync(SmallLimits);
+        var statuses = new List<HttpStatusCode>();
+        for (int i = 0; i < 20; i++)
+        {
+            using var response = await Get(server, "fixed-window", $"fresh-identity-{i}");
+            statuses.Add(response.StatusCode);
+        }
+
+        Assert.Equal(3, statuses.Count(s => s == HttpStatusCode.OK));
+        Assert.Equal(17, statuses.Count(s => s == HttpStatusCode.TooManyRequests));
+    }
+
+    [Fact]
+    public async Task Start_WithAMalformedClientIdHeaderName_FailsNamingTheSetting()
+    {
+        var e = await Assert.ThrowsAsync<OptionsValidationException>(() => RunningServer.StartAsync("--Backpressure:ClientIdHeader=X Client"));
+        Assert.Contains("Backpressure:ClientIdHeader must be a header name", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -33,10 +33,10 @@ public sealed class RedisStoreTests(RedisServer redis) : IClassFixture<RedisServ
                 await server.WaitUntilReadyAsync(client);
             }
 
+            // Every request comes from 127.0.0.1: one client, by remote address, whichever instance it reaches.
             var requests = servers.SelectMany(server => Enumerable.Range(0, 40).Select(_ => Task.Run(async () =>
             {
                 using var request = new HttpRequestMessage(HttpMethod.Get, server.Url("/limited/token-bucket"));
-                request.Headers.Add("X-Client-Id", "shared-client");
                 using HttpResponseMessage response = await client.SendAsync(request);
                 return response.StatusCode;
             })));
@@ -90,7 +90,7 @@ public sealed class RedisStoreTests(RedisServer redis) : IClassFixture<RedisServ
 
     [Theory]
     [InlineData("--Backpressure:Store=disk", "Backpressure:Store must be memory or redis")]
-    [InlineData("--Backpressure:Store=redis", "Backpressure:Redis:Configuration is required")]
+    [InlineData("--Backpressure:Store=redis", "Redis store (Backpressure:Redis): Configuration is required")]
     public async Task ABadStoreSetting_StopsStartUp_NamingIt(string setting, string message)
     {
         var failure = await Record.ExceptionAsync(() => RunningServer.StartAsync(setting));

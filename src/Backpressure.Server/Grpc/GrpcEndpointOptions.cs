@@ -41,9 +41,6 @@ public sealed class GrpcEndpointOptions
     /// <summary>The highest rate, in messages per second, a <c>Subscribe</c> call may ask for.</summary>
     public int MaxSubscribeRate { get; set; } = 1_000_000;
 
-    /// <summary>Concurrent calls per method; one more is refused with <c>RESOURCE_EXHAUSTED</c> and <c>grpc-retry-pushback-ms</c>.</summary>
-    public int MaxConcurrentCallsPerMethod { get; set; } = 100;
-
     /// <summary>The largest payload a <c>Subscribe</c> call may ask for: what fits in <see cref="MaxMessageBytes"/>.</summary>
     public int MaxPayloadBytes => MaxMessageBytes - MessageEnvelopeBytes;
 
@@ -57,7 +54,6 @@ public sealed class GrpcEndpointOptions
         InRange(MaxMessageBytes, 1024, 64 * 1024 * 1024, nameof(MaxMessageBytes));
         InRange(ConsumeRate, 1, 1_000_000, nameof(ConsumeRate));
         InRange(MaxSubscribeRate, 1, 10_000_000, nameof(MaxSubscribeRate));
-        InRange(MaxConcurrentCallsPerMethod, 1, 1_000_000, nameof(MaxConcurrentCallsPerMethod));
     }
 
     private static void InRange(long value, long min, long max, string name)

@@ -1,6 +1,7 @@
-using Backpressure.Redis;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
-namespace Backpressure.Server;
+namespace Backpressure.Redis;
 
 /// <summary>
 /// Connects to Redis and loads the limiters' scripts before the server takes requests, so a cold
@@ -28,6 +29,6 @@ internal sealed partial class RedisWarmUp(RedisStore store, ILogger<RedisWarmUp>
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "Redis was not reachable at start-up (waited {Seconds} s); the rate limits follow the failure policy until it is")]
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "Redis was not reachable at start-up (waited {Seconds} s); the rate limits follow the failure policy until it is")]
     private static partial void NotWarmed(ILogger logger, double seconds, Exception? error);
 }

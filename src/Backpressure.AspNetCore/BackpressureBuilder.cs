@@ -1,0 +1,240 @@
+using System.Threading.RateLimiting;
+using Backpressure.Adaptive;
+using Backpressure.Partitioning;
+using Backpressure.RateLimiting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Backpressure.AspNetCore;
+
+/// <summary>
+/// Registers named <see cref="BackpressurePolicy"/> instances, which endpoints require with
+/// <see cref="BackpressureEndpointConventionBuilderExtensions.RequireBackpressure{TBuilder}(TBuilder, string)"/>.
+/// Got from <see cref="BackpressureServiceCollectionExtensions.AddBackpressure"/>. A policy's options are
+/// validated when the host starts (a bad value stops start-up naming it); a name registered twice is refused
+/// here, and a name that an endpoint requires but nobody registered stops start-up.
+/// </summary>
+public sealed class BackpressureBuilder
+{
+    private readonly PolicyNames _names;
+
+    internal BackpressureBuilder(IServiceCollection services, PolicyNames names)
+    {
+        Services = services;
+        _names = names;
+    }
+
+    /// <summary>The services the policies are registered in, for extensions (such as <c>UseRedis</c>).</summary>
+    public IServiceCollection Services { get; }
+
+    /// <summary>Registers a policy built by <paramref name="create"/> when first needed: the general form behind every other method.</summary>
+    /// <param name="name">The name endpoints refer to.</param>
+    /// <param name="create">Builds the policy from the application's services.</param>
+    /// <exception cref="ArgumentException">A policy of that name is already registered.</exception>
+    public BackpressureBuilder AddPolicy(string name, Func<IServiceProvider, BackpressurePolicy> create)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(create);
+        _names.Add(name);
+        Services.AddKeyedSingleton(name, (sp, _) => create(sp));
+        return this;
+    }
+
+    /// <summary>
+    /// Registers a policy in front of one limiter that every request shares: any <see cref="RateLimiter"/>,
+    /// ours or the base library's (also registered as the keyed <see cref="RateLimiter"/> <paramref name="name"/>).
+    /// </summary>
+    /// <param name="name">The name endpoints refer to.</param>
+    /// <param name="create">Creates the limiter.</param>
+    /// <param name="answer">How refusals are answered; plain text by default.</param>
+    public BackpressureBuilder AddLimiter(string name, Func<IServiceProvider, RateLimiter> create, RefusalAnswer answer = RefusalAnswer.PlainText)
+    {
+        ArgumentNullException.ThrowIfNull(create);
+        Services.AddKeyedSingleton<RateLimiter>(name, (sp, _) => create(sp));
+        return AddPolicy(name, sp => new BackpressurePolicy(name, new SharedLimiter(sp.GetRequiredKeyedService<RateLimiter>(name)), answer));
+    }
+
+    /// <summary>
+    /// Registers a policy with one limiter per partition (see <see cref="PartitionedPolicyOptions"/>: by
+    /// remote address unless configured otherwise, at most 10,000 partitions by default).
+    /// </summary>
+    /// <param name="name">The name endpoints refer to.</param>
+    /// <param name="createForPartition">Creates one partition's limiter (services, partition key).</param>
+    /// <param name="configure">Sets how requests are partitioned; optional.</param>
+    /// <param name="quota">What each partition allows, for the <c>RateLimit</c> headers; null sends none.</param>
+    public BackpressureBuilder AddPartitionedLimiter(
+        string name,
+        Func<IServiceProvider, string, RateLimiter> createForPartition,
+        Action<PartitionedPolicyOptions>? configure = null,
+        RateLimitQuota? quota = null)
+    {
+        ArgumentNullException.ThrowIfNull(createForPartition);
+        OptionsBuilder<PartitionedPolicyOptions> partitioning = AddPartitioning(name);
+        if (configure is not null)
+        {
+            partitioning.Configure(configure);
+        }
+
+        return AddPolicy(name, sp => NewPartitionedPolicy(sp, name, partition => createForPartition(sp, partition), _ => quota));
+    }
+
+    /// <summary>
+    /// Registers a <see cref="PressureGauge"/> that every request shares (also as the keyed
+    /// <see cref="PressureGauge"/> <paramref name="name"/>): a fixed concurrency limit that refuses at once.
+    /// </summary>
+    /// <param name="name">The name endpoints refer to.</param>
+    /// <param name="configure">Sets the gauge's options.</param>
+    public BackpressureBuilder AddPressureGauge(string name, Action<PressureGaugeOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        return AddPressureGauge(name, options => options.Configure(configure));
+    }
+
+    /// <summary>Registers a <see cref="PressureGauge"/> whose options are bound from <paramref name="configuration"/> (for example <c>Backpressure:Gauges:NAME</c>).</summary>
+    /// <param name="name">The name endpoints refer to.</param>
+    /// <param name="configuration">The section holding <see cref="PressureGaugeOptions"/>.</param>
+    public BackpressureBuilder AddPressureGauge(string name, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return AddPressureGauge(name, options => options.Bind(configuration));
+    }
+
+    /// <summary>
+    /// Registers an <see cref="AdaptiveConcurrencyLimiter"/> running a <see cref="QueueingDelayLimit"/>
+    /// that every request shares (also as the keyed <see cref="AdaptiveConcurrencyLimiter"/> <paramref name="name"/>):
+    /// a concurrency limit that finds the work's capacity by itself.
+    /// </summary>
+    /// <param name="name">The name endpoints refer to.</param>
+    /// <param name="configure">Sets the options.</param>
+    public BackpressureBuilder AddAdaptiveConcurrency(string name, Action<AdaptiveConcurrencyOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        return AddAdaptiveConcurrency(name, options => options.Configure(configure));
+    }
+
+    /// <summary>Registers an adaptive concurrency limit whose options are bound from <paramref name="configuration"/> (for example <c>Backpressure:Adaptive:NAME</c>).</summary>
+    /// <param name="name">The name endpoints refer to.</param>
+    /// <param name="configuration">The section holding <see cref="AdaptiveConcurrencyOptions"/>.</param>
+    public BackpressureBuilder AddAdaptiveConcurrency(string name, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return AddAdaptiveConcurrency(name, options => options.Bind(configuration));
+    }
+
+    /// <summary>A fixed-window rate limit per partition: <c>PermitLimit</c> per <c>Window</c>. Options (and <see cref="PartitionedPolicyOptions.MaxPartitions"/>) are bound from <paramref name="configuration"/>.</summary>
+    /// <param name="name">The name endpoints refer to.</param>
+    /// <param name="configuration">The section holding <see cref="FixedWindowLimiterOptions"/>.</param>
+    /// <param name="partitioning">Sets how requests are partitioned; by remote address when null.</param>
+    public BackpressureBuilder AddFixedWindow(string name, IConfiguration configuration, Action<PartitionedPolicyOptions>? partitioning = null) =>
+        AddRateLimit<FixedWindowLimiterOptions>(name, configuration, partitioning, static o => o.Validate(),
+            static (backend, name, key, o) => backend.CreateFixedWindow(name, key, o), static o => new RateLimitQuota(o.PermitLimit, o.Window));
+
+    /// <summary>A sliding-window rate limit per partition: <c>PermitLimit</c> within any <c>Window</c>, at segment granularity.</summary>
+    /// <param name="name">The name endpoints refer to.</param>
+    /// <param name="configuration">The section holding <see cref="SlidingWindowLimiterOptions"/>.</param>
+    /// <param name="partitioning">Sets how requests are partitioned; by remote address when null.</param>
+    public BackpressureBuilder AddSlidingWindow(string name, IConfiguration configuration, Action<PartitionedPolicyOptions>? partitioning = null) =>
+        AddRateLimit<SlidingWindowLimiterOptions>(name, configuration, partitioning, static o => o.Validate(),
+            static (backend, name, key, o) => backend.CreateSlidingWindow(name, key, o), static o => new RateLimitQuota(o.PermitLimit, o.Window));
+
+    /// <summary>A token-bucket rate limit per partition: bursts of <c>TokenLimit</c>, refilled at <c>TokensPerPeriod</c> per <c>ReplenishmentPeriod</c>.</summary>
+    /// <param name="name">The name endpoints refer to.</param>
+    /// <param name="configuration">The section holding <see cref="TokenBucketLimiterOptions"/>.</param>
+    /// <param name="partitioning">Sets how requests are partitioned; by remote address when null.</param>
+    public BackpressureBuilder AddTokenBucket(string name, IConfiguration configuration, Action<PartitionedPolicyOptions>? partitioning = null) =>
+        AddRateLimit<TokenBucketLimiterOptions>(name, configuration, partitioning, static o => o.Validate(),
+            static (backend, name, key, o) => backend.CreateTokenBucket(name, key, o), static o => new RateLimitQuota(o.TokensPerPeriod, o.ReplenishmentPeriod));
+
+    /// <summary>A leaky-bucket rate limit per partition: <c>PermitsPerPeriod</c> per <c>Period</c>, evenly spaced, with up to <c>QueueLimit</c> waiting.</summary>
+    /// <param name="name">The name endpoints refer to.</param>
+    /// <param name="configuration">The section holding <see cref="LeakyBucketLimiterOptions"/>.</param>
+    /// <param name="partitioning">Sets how requests are partitioned; by remote address when null.</param>
+    public BackpressureBuilder AddLeakyBucket(string name, IConfiguration configuration, Action<PartitionedPolicyOptions>? partitioning = null) =>
+        AddRateLimit<LeakyBucketLimiterOptions>(name, configuration, partitioning, static o => o.Validate(),
+            static (backend, name, key, o) => backend.CreateLeakyBucket(name, key, o), static o => new RateLimitQuota(o.PermitsPerPeriod, o.Period));
+
+    private BackpressureBuilder AddPressureGauge(string name, Action<OptionsBuilder<PressureGaugeOptions>> configure)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PressureGaugeOptions>>(
+            new OptionsValidator<PressureGaugeOptions>("Pressure gauge", null, static o => o.Validate())));
+        configure(Services.AddOptions<PressureGaugeOptions>(name).ValidateOnStart());
+        Services.AddKeyedSingleton(name, static (sp, key) =>
+        {
+            var gauge = new PressureGauge(sp.GetRequiredService<IOptionsMonitor<PressureGaugeOptions>>().Get((string)key!), sp.GetRequiredService<TimeProvider>());
+            sp.GetRequiredService<BackpressureMetrics>().Observe((string)key!, gauge);
+            return gauge;
+        });
+        return AddLimiter(name, sp => sp.GetRequiredKeyedService<PressureGauge>(name));
+    }
+
+    private BackpressureBuilder AddAdaptiveConcurrency(string name, Action<OptionsBuilder<AdaptiveConcurrencyOptions>> configure)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AdaptiveConcurrencyOptions>>(
+            new OptionsValidator<AdaptiveConcurrencyOptions>("Adaptive concurrency", null, static o => o.Validate())));
+        configure(Services.AddOptions<AdaptiveConcurrencyOptions>(name).ValidateOnStart());
+
+        // The thread-pool probe is the container's, so its timer stops with the host.
+        Services.AddKeyedSingleton(name, static (sp, _) => new ThreadPoolQueueDelay(sp.GetRequiredService<TimeProvider>()));
+        Services.AddKeyedSingleton(name, static (sp, key) =>
+        {
+            AdaptiveConcurrencyOptions options = sp.GetRequiredService<IOptionsMonitor<AdaptiveConcurrencyOptions>>().Get((string)key!);
+            TimeProvider time = sp.GetRequiredService<TimeProvider>();
+            ThreadPoolQueueDelay? delay = options.ThreadPoolDelayLimit is null ? null : sp.GetRequiredKeyedService<ThreadPoolQueueDelay>(key);
+            var limiter = new AdaptiveConcurrencyLimiter(
+                new QueueingDelayLimit(options.AlgorithmWithResourceSignal(time, delay)), options.Limiter, time);
+            sp.GetRequiredService<BackpressureMetrics>().Observe((string)key!, limiter);
+            return limiter;
+        });
+        return AddLimiter(name, sp => sp.GetRequiredKeyedService<AdaptiveConcurrencyLimiter>(name));
+    }
+
+    private BackpressureBuilder AddRateLimit<TOptions>(
+        string name,
+        IConfiguration configuration,
+        Action<PartitionedPolicyOptions>? partitioning,
+        Action<TOptions> validate,
+        Func<RateLimitBackend, string, string, TOptions, RateLimiter> create,
+        Func<TOptions, RateLimitQuota> describe)
+        where TOptions : class
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(configuration);
+        Services.AddOptions<TOptions>(name).Bind(configuration).ValidateOnStart();
+        Services.AddSingleton<IValidateOptions<TOptions>>(new OptionsValidator<TOptions>("Rate-limit policy", name, validate));
+        OptionsBuilder<PartitionedPolicyOptions> partitions = AddPartitioning(name).Bind(configuration);
+        if (partitioning is not null)
+        {
+            partitions.Configure(partitioning);
+        }
+
+        return AddPolicy(name, sp =>
+        {
+            TOptions options = sp.GetRequiredService<IOptionsMonitor<TOptions>>().Get(name);
+            RateLimitBackend backend = sp.GetRequiredService<RateLimitBackend>();
+            return NewPartitionedPolicy(sp, name, partition => create(backend, name, partition, options), _ => describe(options));
+        });
+    }
+
+    private OptionsBuilder<PartitionedPolicyOptions> AddPartitioning(string name)
+    {
+        Services.AddSingleton<IValidateOptions<PartitionedPolicyOptions>>(
+            new OptionsValidator<PartitionedPolicyOptions>("Partitioning of policy", name, static o => o.Validate()));
+        return Services.AddOptions<PartitionedPolicyOptions>(name).ValidateOnStart();
+    }
+
+    private static BackpressurePolicy NewPartitionedPolicy(
+        IServiceProvider services, string name, Func<string, RateLimiter> createForPartition, Func<IServiceProvider, RateLimitQuota?> quota)
+    {
+        PartitionedPolicyOptions options = services.GetRequiredService<IOptionsMonitor<PartitionedPolicyOptions>>().Get(name);
+        RequestPartitioner partitioner = options.PartitionBy;
+        var limiter = new BoundedPartitionedRateLimiter<HttpContext>(
+            partitioner.KeyOf, createForPartition, new PartitionBoundOptions { MaxPartitions = options.MaxPartitions });
+        services.GetRequiredService<BackpressureMetrics>().Observe(name, limiter);
+        return new BackpressurePolicy(name, limiter, options.Answer, quota(services));
+    }
+}

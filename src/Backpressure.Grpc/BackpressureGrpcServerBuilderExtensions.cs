@@ -1,0 +1,59 @@
+using System.Threading.RateLimiting;
+using Backpressure.Partitioning;
+using Grpc.AspNetCore.Server;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Backpressure.Grpc;
+
+/// <summary>Puts a gRPC server's methods behind Backpressure's limits.</summary>
+public static class BackpressureGrpcServerBuilderExtensions
+{
+    /// <summary>
+    /// Gives every method its own <see cref="PressureGauge"/> of
+    /// <see cref="GrpcMethodLimitOptions.MaxConcurrentCallsPerMethod"/> permits, enforced by a
+    /// <see cref="BackpressureInterceptor"/> (the limiter is registered as the
+    /// <see cref="PartitionedRateLimiter{TResource}"/> of method names, for statistics).
+    /// </summary>
+    /// <param name="builder">The builder <c>services.AddGrpc()</c> returned.</param>
+    /// <param name="configure">Sets the limit.</param>
+    public static IGrpcServerBuilder AddBackpressure(this IGrpcServerBuilder builder, Action<GrpcMethodLimitOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        return builder.AddBackpressure(options => options.Configure(configure));
+    }
+
+    /// <summary>As <see cref="AddBackpressure(IGrpcServerBuilder, Action{GrpcMethodLimitOptions})"/>, with the options bound from <paramref name="configuration"/>.</summary>
+    /// <param name="builder">The builder <c>services.AddGrpc()</c> returned.</param>
+    /// <param name="configuration">The section holding <see cref="GrpcMethodLimitOptions"/>.</param>
+    public static IGrpcServerBuilder AddBackpressure(this IGrpcServerBuilder builder, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return builder.AddBackpressure(options => options.Bind(configuration));
+    }
+
+    private static IGrpcServerBuilder AddBackpressure(this IGrpcServerBuilder builder, Action<OptionsBuilder<GrpcMethodLimitOptions>> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        IServiceCollection services = builder.Services;
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<IValidateOptions<GrpcMethodLimitOptions>>(
+            new OptionsValidator<GrpcMethodLimitOptions>("gRPC method limits", null, static o => o.Validate()));
+        configure(services.AddOptions<GrpcMethodLimitOptions>().ValidateOnStart());
+        services.TryAddSingleton<PartitionedRateLimiter<string>>(sp =>
+        {
+            int limit = sp.GetRequiredService<IOptions<GrpcMethodLimitOptions>>().Value.MaxConcurrentCallsPerMethod;
+            TimeProvider time = sp.GetRequiredService<TimeProvider>();
+
+            // Only methods the server maps reach an interceptor, so the partitions are bounded by the service's
+            // own methods; the bound is a second line.
+            return new BoundedPartitionedRateLimiter<string>(
+                static method => method, _ => new PressureGauge(new PressureGaugeOptions { PermitLimit = limit }, time));
+        });
+        services.TryAddSingleton<BackpressureInterceptor>();
+        services.Configure<GrpcServiceOptions>(o => o.Interceptors.Add<BackpressureInterceptor>());
+        return builder;
+    }
+}
