@@ -90,7 +90,7 @@ public sealed class RedisPressureGauge : RateLimiter
         {
             answer = await _store.TryEvaluateAsync(
                 RedisScript.GaugeAcquire, _keys,
-                [_store.ClockArgument(), holder, _options.PermitLimit, _leaseMicroseconds, (long)_options.InitialHoldTimeEstimate.TotalMicroseconds],
+                [_store.ClockArgument(), holder, _options.PermitLimit, _leaseMicroseconds, (long)_options.InitialHoldTimeEstimate.TotalMicroseconds, permitCount],
                 cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
@@ -110,6 +110,12 @@ public sealed class RedisPressureGauge : RateLimiter
         if (!decision.Admitted)
         {
             return Count(RedisLease.Refused(TimeSpan.FromMicroseconds(decision.Microseconds)));
+        }
+
+        if (permitCount == 0)
+        {
+            // There was room, and nothing was taken: nothing to return.
+            return Count(RedisLease.Granted);
         }
 
         var lease = new HolderLease(this, holder);

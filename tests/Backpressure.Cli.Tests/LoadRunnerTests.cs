@@ -90,9 +90,11 @@ public sealed class LoadRunnerTests
             Url = server.Url("/limited/token-bucket"), Requests = 6, Concurrency = 3, RetryAfter = true,
         });
 
-        // Two tokens at once, then two a second: the last call can pass two seconds in.
+        // Two tokens at once, then two a second: the last call can pass two seconds in. The third call of the
+        // first wave and the next two (sent at once by the workers the first two freed) find the bucket empty;
+        // how many of the later retries are refused again depends on when each worker comes back.
         Assert.Equal(6, result.Succeeded);
-        Assert.True(result.Retries >= 4, $"only {result.Retries} retries");
+        Assert.True(result.Retries >= 3, $"only {result.Retries} retries");
         Assert.True(result.Total >= TimeSpan.FromSeconds(1.9), $"took {result.Total}");
     }
 

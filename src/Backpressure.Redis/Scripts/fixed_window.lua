@@ -6,7 +6,8 @@ local state = redis.call('HMGET', KEYS[1], 'w', 'n')
 local count = 0
 if tonumber(state[1]) == index then count = tonumber(state[2]) end
 local ends = (index + 1) * window
-if count + permits > limit then
+-- A request for zero permits only asks whether one would pass: it needs room for one and takes nothing.
+if count + math.max(permits, 1) > limit then
   return {0, math.ceil(ends - now), limit - count}
 end
 if permits > 0 then

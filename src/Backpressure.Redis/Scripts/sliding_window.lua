@@ -15,9 +15,10 @@ for i = 1, #fields, 2 do
     total = total + c
   end
 end
-if total + permits > limit then
+-- A request for zero permits only asks whether one would pass: it needs room for one and takes nothing.
+if total + math.max(permits, 1) > limit then
   -- Wait until enough of the oldest segments have slid out for the request to fit.
-  local needed, freed = total + permits - limit, 0
+  local needed, freed = total + math.max(permits, 1) - limit, 0
   for s = oldest, current do
     freed = freed + (counts[s] or 0)
     if freed >= needed then

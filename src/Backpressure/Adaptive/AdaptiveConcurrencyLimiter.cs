@@ -37,6 +37,7 @@ public sealed class AdaptiveConcurrencyLimiter : RateLimiter
     private const int MaxSampleStride = 1024;
 
     private readonly ConcurrencyLimitAlgorithm _algorithm;
+    private readonly int _maxPermits;
     private readonly TimeProvider _timeProvider;
     private readonly long _origin;
     private readonly double _ticksPerTimestamp;
@@ -69,6 +70,7 @@ public sealed class AdaptiveConcurrencyLimiter : RateLimiter
         options ??= new AdaptiveConcurrencyLimiterOptions();
         options.Validate();
         _algorithm = algorithm;
+        _maxPermits = algorithm.MaxLimit;
         _timeProvider = timeProvider ?? TimeProvider.System;
         _origin = _timeProvider.GetTimestamp();
         _lastActivity = _origin;
@@ -134,6 +136,9 @@ public sealed class AdaptiveConcurrencyLimiter : RateLimiter
     protected override RateLimitLease AttemptAcquireCore(int permitCount)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+
+        // More than the algorithm can ever allow would be refused for ever; say so instead, as the base library's limiters do.
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(permitCount, _maxPermits);
         if (permitCount == 0)
         {
             return InFlight < Limit ? EmptyLease.Instance : _refusedLease;

@@ -16,6 +16,13 @@ public abstract class ConcurrencyLimitAlgorithm
     /// <summary>The current limit: the most permits allowed in flight, at least 1.</summary>
     public abstract int Limit { get; }
 
+    /// <summary>
+    /// The highest <see cref="Limit"/> the algorithm can ever reach. A limiter refuses to take a request for
+    /// more permits than this (it could never be granted). Default: <see cref="int.MaxValue"/>, for an
+    /// algorithm without a ceiling.
+    /// </summary>
+    public virtual int MaxLimit => int.MaxValue;
+
     /// <summary>Takes one sample into account and returns the limit that follows from it.</summary>
     /// <param name="sample">A completed permit.</param>
     /// <returns>The new limit, at least 1.</returns>

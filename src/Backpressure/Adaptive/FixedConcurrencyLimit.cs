@@ -19,5 +19,8 @@ public sealed class FixedConcurrencyLimit : ConcurrencyLimitAlgorithm
     public override int Limit { get; }
 
     /// <inheritdoc />
+    public override int MaxLimit => Limit;
+
+    /// <inheritdoc />
     public override int Update(in ConcurrencySample sample) => Limit;
 }

@@ -103,6 +103,9 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
     public TimeSpan NoLoadLatency => TimeSpan.FromTicks((long)Baseline());
 
     /// <inheritdoc />
+    public override int MaxLimit => _options.MaxLimit;
+
+    /// <inheritdoc />
     public override int Update(in ConcurrencySample sample)
     {
         long now = sample.CompletedAt.Ticks;

@@ -74,14 +74,19 @@ public sealed class LeakyBucketLimiter : ClockedRateLimiter
             // (and is answered by Dispose) or sees the mark here; none is left waiting.
             ThrowIfDisposed();
             long now = Now();
-            if (permitCount == 0 || (_queue.Count == 0 && now >= _lastDeparture + _interval))
+            bool free = _queue.Count == 0 && now >= _lastDeparture + _interval;
+            if (permitCount == 0)
             {
-                if (permitCount == 1)
-                {
-                    _lastDeparture = now;
-                    Count(admitted: true);
-                }
+                // Only asks whether a permit would pass now; it neither takes a turn nor joins the queue.
+                return new ValueTask<RateLimitLease>(free
+                    ? RateLimitedLease.Granted
+                    : RateLimitedLease.Refused(TimeSpan.FromTicks(Math.Max(1, _lastDeparture + ((_queue.Count + 1) * _interval) - now))));
+            }
 
+            if (free)
+            {
+                _lastDeparture = now;
+                Count(admitted: true);
                 return new ValueTask<RateLimitLease>(RateLimitedLease.Granted);
             }
 
