@@ -8,5 +8,11 @@ if (args is ["redis-checks", ..])
     return await RedisCheckHarness.RunAsync(args[1..]);
 }
 
+// `distinct-keys` is a hostile client for bench/partitions.sh: what new partition keys do to the server.
+if (args is ["distinct-keys", ..])
+{
+    return await DistinctKeysHarness.RunAsync(args[1..]);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
