@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Backpressure.Adaptive;
 
@@ -15,7 +14,7 @@ namespace Backpressure.AspNetCore;
 public sealed class BackpressureMetrics
 {
     /// <summary>The meter's name: what <c>dotnet-counters monitor --counters Backpressure</c> and OpenTelemetry's <c>AddMeter</c> take.</summary>
-    public const string MeterName = "Backpressure";
+    public const string MeterName = BackpressureMeter.Name;
 
     private readonly ConcurrentDictionary<string, PolicyMeasurements> _policies = new(StringComparer.Ordinal);
     private readonly Histogram<double> _duration;
@@ -24,9 +23,12 @@ public sealed class BackpressureMetrics
     private readonly ConcurrentDictionary<string, Func<int>> _partitions = new(StringComparer.Ordinal);
 
     /// <summary>Creates the instruments on the factory's <c>Backpressure</c> meter.</summary>
-    public BackpressureMetrics(IMeterFactory meterFactory)
+    /// <param name="meterFactory">Creates the meter.</param>
+    /// <param name="timeProvider">The clock request durations and waits are measured on; <see cref="TimeProvider.System"/> when null.</param>
+    public BackpressureMetrics(IMeterFactory meterFactory, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
+        Time = timeProvider ?? TimeProvider.System;
         Meter = meterFactory.Create(MeterName);
         Meter.CreateObservableCounter(
             "backpressure.requests", ObserveDecisions, "{request}", "Requests decided by a policy, by outcome: admitted, refused (429) or unavailable (503).");
@@ -41,24 +43,27 @@ public sealed class BackpressureMetrics
         Meter.CreateObservableUpDownCounter("backpressure.permits.limit", ObserveLimits, "{permit}", "A pressure gauge's or adaptive limit's most permits in flight now (an adaptive limit moves).");
     }
 
+    /// <summary>The clock durations are measured on.</summary>
+    internal TimeProvider Time { get; }
+
     /// <summary>The <c>Backpressure</c> meter, for instruments of the host's own (the reference server adds its queues and streams).</summary>
     public Meter Meter { get; }
 
-    /// <summary>Reports <paramref name="gauge"/>'s permits under the tag <c>gauge=<paramref name="name"/></c>.</summary>
+    /// <summary>Reports <paramref name="gauge"/>'s permits under the tag <c>backpressure.policy=<paramref name="name"/></c>.</summary>
     public void Observe(string name, PressureGauge gauge)
     {
         ArgumentNullException.ThrowIfNull(gauge);
         _gauges[name] = () => (gauge.InFlight, gauge.PermitLimit);
     }
 
-    /// <summary>Reports <paramref name="limiter"/>'s permits and its current limit under the tag <c>gauge=<paramref name="name"/></c>.</summary>
+    /// <summary>Reports <paramref name="limiter"/>'s permits and its current limit under the tag <c>backpressure.policy=<paramref name="name"/></c>.</summary>
     public void Observe(string name, AdaptiveConcurrencyLimiter limiter)
     {
         ArgumentNullException.ThrowIfNull(limiter);
         _gauges[name] = () => (limiter.InFlight, limiter.Limit);
     }
 
-    /// <summary>Reports how many partitions <paramref name="limiter"/> holds, under the tag <c>policy=<paramref name="name"/></c>.</summary>
+    /// <summary>Reports how many partitions <paramref name="limiter"/> holds, under the tag <c>backpressure.policy=<paramref name="name"/></c>.</summary>
     public void Observe<TResource>(string name, Partitioning.BoundedPartitionedRateLimiter<TResource> limiter)
     {
         ArgumentNullException.ThrowIfNull(limiter);
@@ -69,10 +74,10 @@ public sealed class BackpressureMetrics
     internal PolicyMeasurements For(string policy) => _policies.GetOrAdd(policy, static (name, metrics) => new PolicyMeasurements(metrics, name), this);
 
     internal void Waited(string policy, long startedAt) =>
-        _wait.Record(Stopwatch.GetElapsedTime(startedAt).TotalSeconds, new KeyValuePair<string, object?>("policy", policy));
+        _wait.Record(Time.GetElapsedTime(startedAt).TotalSeconds, new KeyValuePair<string, object?>(BackpressureMeter.PolicyTag, policy));
 
     internal void Held(string policy, long startedAt) =>
-        _duration.Record(Stopwatch.GetElapsedTime(startedAt).TotalSeconds, new KeyValuePair<string, object?>("policy", policy));
+        _duration.Record(Time.GetElapsedTime(startedAt).TotalSeconds, new KeyValuePair<string, object?>(BackpressureMeter.PolicyTag, policy));
 
     /// <summary>Whether anyone listens to the duration histogram; when not, the request path skips reading the clock.</summary>
     internal bool TimesRequests => _duration.Enabled || _wait.Enabled;
@@ -80,11 +85,11 @@ public sealed class BackpressureMetrics
     private IEnumerable<Measurement<long>> ObserveDecisions() => _policies.Values.SelectMany(p => p.Observe());
 
     private IEnumerable<Measurement<long>> ObserveInFlight() =>
-        _gauges.Select(g => new Measurement<long>(g.Value().InFlight, new KeyValuePair<string, object?>("gauge", g.Key)));
+        _gauges.Select(g => new Measurement<long>(g.Value().InFlight, new KeyValuePair<string, object?>(BackpressureMeter.PolicyTag, g.Key)));
 
     private IEnumerable<Measurement<long>> ObservePartitions() =>
-        _partitions.Select(p => new Measurement<long>(p.Value(), new KeyValuePair<string, object?>("policy", p.Key)));
+        _partitions.Select(p => new Measurement<long>(p.Value(), new KeyValuePair<string, object?>(BackpressureMeter.PolicyTag, p.Key)));
 
     private IEnumerable<Measurement<long>> ObserveLimits() =>
-        _gauges.Select(g => new Measurement<long>(g.Value().Limit, new KeyValuePair<string, object?>("gauge", g.Key)));
+        _gauges.Select(g => new Measurement<long>(g.Value().Limit, new KeyValuePair<string, object?>(BackpressureMeter.PolicyTag, g.Key)));
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
 namespace Backpressure.AspNetCore;
@@ -22,7 +21,7 @@ internal sealed class PolicyMeasurements(BackpressureMetrics metrics, string pol
     public void Refused(bool unavailable) => Interlocked.Increment(ref unavailable ? ref _unavailable : ref _refused);
 
     /// <summary>A timestamp to measure from, or 0 when nobody listens to the histograms.</summary>
-    public long Now() => metrics.TimesRequests ? Stopwatch.GetTimestamp() : 0;
+    public long Now() => metrics.TimesRequests ? metrics.Time.GetTimestamp() : 0;
 
     public void Waited(long startedAt)
     {
@@ -43,12 +42,12 @@ internal sealed class PolicyMeasurements(BackpressureMetrics metrics, string pol
     /// <summary>The counts so far, one measurement per outcome that has happened.</summary>
     public IEnumerable<Measurement<long>> Observe()
     {
-        var tag = new KeyValuePair<string, object?>("policy", policy);
+        var tag = new KeyValuePair<string, object?>(BackpressureMeter.PolicyTag, policy);
         foreach (var (outcome, count) in new[] { ("admitted", Volatile.Read(ref _admitted)), ("refused", Volatile.Read(ref _refused)), ("unavailable", Volatile.Read(ref _unavailable)) })
         {
             if (count > 0)
             {
-                yield return new Measurement<long>(count, tag, new KeyValuePair<string, object?>("outcome", outcome));
+                yield return new Measurement<long>(count, tag, new KeyValuePair<string, object?>(BackpressureMeter.OutcomeTag, outcome));
             }
         }
     }

@@ -43,10 +43,10 @@ public sealed class RedisStore
         Options = options;
         Time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? NullLogger.Instance;
-        Meter meter = meterFactory?.Create("Backpressure") ?? new Meter("Backpressure");
+        Meter meter = meterFactory?.Create(BackpressureMeter.Name) ?? new Meter(BackpressureMeter.Name);
         _unavailable = meter.CreateCounter<long>(
             "backpressure.redis.unavailable", "{decision}", "Limiter decisions taken by the failure policy because Redis was unreachable or too slow.");
-        _policyTag = new("policy", options.FailurePolicy == RedisFailurePolicy.FailOpen ? "fail_open" : "fail_closed");
+        _policyTag = new(BackpressureMeter.FailurePolicyTag, options.FailurePolicy == RedisFailurePolicy.FailOpen ? "fail_open" : "fail_closed");
         meter.CreateObservableGauge("backpressure.redis.outage", () => IsAvailable ? 0 : 1, "{outage}", "1 while Redis is considered unavailable.");
     }
 

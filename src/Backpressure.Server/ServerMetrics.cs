@@ -60,7 +60,7 @@ internal sealed class ServerMetrics : IDisposable
 
         foreach (var (endpoint, policy, depth) in _sessions.LiveDepths())
         {
-            _connectionDepth.Record(depth, Tag("queue", $"websocket.{endpoint}"), Tag("policy", policy));
+            _connectionDepth.Record(depth, Tag(BackpressureMeter.QueueTag, $"websocket.{endpoint}"), Tag(BackpressureMeter.OverflowPolicyTag, policy));
         }
     }
 
@@ -68,38 +68,38 @@ internal sealed class ServerMetrics : IDisposable
         _byPolicy.Get().Select(e =>
         {
             string[] parts = e.Key.Split('/');
-            return new Measurement<long>(value(e.Value), Tag("queue", $"websocket.{parts[0]}"), Tag("policy", parts[1]));
+            return new Measurement<long>(value(e.Value), Tag(BackpressureMeter.QueueTag, $"websocket.{parts[0]}"), Tag(BackpressureMeter.OverflowPolicyTag, parts[1]));
         });
 
     private IEnumerable<Measurement<long>> PerEndpoint(Func<WebSocketEndpointStatistics, long> value) =>
-        _byEndpoint.Get().Endpoints.Select(e => new Measurement<long>(value(e.Value), Tag("endpoint", e.Key)));
+        _byEndpoint.Get().Endpoints.Select(e => new Measurement<long>(value(e.Value), Tag("backpressure.websocket.endpoint", e.Key)));
 
     private IEnumerable<Measurement<long>> FlowSignals() => _byEndpoint.Get().Endpoints.SelectMany(e => new[]
     {
-        new Measurement<long>(e.Value.Pauses, Tag("endpoint", e.Key), Tag("signal", "pause")),
-        new Measurement<long>(e.Value.Resumes, Tag("endpoint", e.Key), Tag("signal", "resume")),
+        new Measurement<long>(e.Value.Pauses, Tag("backpressure.websocket.endpoint", e.Key), Tag("backpressure.flow_signal", "pause")),
+        new Measurement<long>(e.Value.Resumes, Tag("backpressure.websocket.endpoint", e.Key), Tag("backpressure.flow_signal", "resume")),
     });
 
     private IEnumerable<Measurement<long>> Disconnects() => _byEndpoint.Get().Endpoints.SelectMany(e => new[]
     {
-        new Measurement<long>(e.Value.SlowDisconnects, Tag("endpoint", e.Key), Tag("reason", "slow")),
-        new Measurement<long>(e.Value.TooBigDisconnects, Tag("endpoint", e.Key), Tag("reason", "too_big")),
+        new Measurement<long>(e.Value.SlowDisconnects, Tag("backpressure.websocket.endpoint", e.Key), Tag("backpressure.disconnect_reason", "slow")),
+        new Measurement<long>(e.Value.TooBigDisconnects, Tag("backpressure.websocket.endpoint", e.Key), Tag("backpressure.disconnect_reason", "too_big")),
     });
 
     private IEnumerable<Measurement<T>> PerMethod<T>(Func<GrpcMethodStatistics, T> value)
         where T : struct =>
-        _grpc.Get().Methods.Select(m => new Measurement<T>(value(m.Value), Tag("method", m.Key)));
+        _grpc.Get().Methods.Select(m => new Measurement<T>(value(m.Value), Tag("backpressure.grpc.method", m.Key)));
 
     private IEnumerable<Measurement<long>> GrpcCalls() => _grpc.Get().Methods.SelectMany(m => new[]
     {
-        new Measurement<long>(m.Value.Calls, Tag("method", m.Key), Tag("outcome", "admitted")),
-        new Measurement<long>(m.Value.Refused, Tag("method", m.Key), Tag("outcome", "refused")),
+        new Measurement<long>(m.Value.Calls, Tag("backpressure.grpc.method", m.Key), Tag(BackpressureMeter.OutcomeTag, "admitted")),
+        new Measurement<long>(m.Value.Refused, Tag("backpressure.grpc.method", m.Key), Tag(BackpressureMeter.OutcomeTag, "refused")),
     });
 
     private IEnumerable<Measurement<long>> GrpcMessages() => _grpc.Get().Methods.SelectMany(m => new[]
     {
-        new Measurement<long>(m.Value.MessagesSent, Tag("method", m.Key), Tag("direction", "sent")),
-        new Measurement<long>(m.Value.MessagesReceived, Tag("method", m.Key), Tag("direction", "received")),
+        new Measurement<long>(m.Value.MessagesSent, Tag("backpressure.grpc.method", m.Key), Tag("backpressure.message.direction", "sent")),
+        new Measurement<long>(m.Value.MessagesReceived, Tag("backpressure.grpc.method", m.Key), Tag("backpressure.message.direction", "received")),
     });
 
     private static KeyValuePair<string, object?> Tag(string name, string value) => new(name, value);

@@ -20,13 +20,13 @@ public sealed partial class MetricsEndpointTests
         string scrape = await server.Client.GetStringAsync("/metrics");
 
         Assert.Equal(7, limited.Succeeded);
-        Assert.Equal(limited.Succeeded, Sample(scrape, "backpressure_requests_total", "outcome=\"admitted\",policy=\"fixed-window\""));
-        Assert.Equal(limited.Refused, Sample(scrape, "backpressure_requests_total", "outcome=\"refused\",policy=\"fixed-window\""));
+        Assert.Equal(limited.Succeeded, Sample(scrape, "backpressure_requests_total", "backpressure_outcome=\"admitted\",backpressure_policy=\"fixed-window\""));
+        Assert.Equal(limited.Refused, Sample(scrape, "backpressure_requests_total", "backpressure_outcome=\"refused\",backpressure_policy=\"fixed-window\""));
         Assert.True(gauged.Refused > 0, "a gauge of 3 under 9 workers refuses some calls");
-        Assert.Equal(gauged.Succeeded, Sample(scrape, "backpressure_requests_total", "outcome=\"admitted\",policy=\"backpressure\""));
-        Assert.Equal(gauged.Refused, Sample(scrape, "backpressure_requests_total", "outcome=\"refused\",policy=\"backpressure\""));
-        Assert.Equal(gauged.Succeeded, Sample(scrape, "backpressure_request_duration_seconds_count", "policy=\"backpressure\""));
-        Assert.Equal(3, Sample(scrape, "backpressure_permits_limit", "gauge=\"backpressure\""));
+        Assert.Equal(gauged.Succeeded, Sample(scrape, "backpressure_requests_total", "backpressure_outcome=\"admitted\",backpressure_policy=\"backpressure\""));
+        Assert.Equal(gauged.Refused, Sample(scrape, "backpressure_requests_total", "backpressure_outcome=\"refused\",backpressure_policy=\"backpressure\""));
+        Assert.Equal(gauged.Succeeded, Sample(scrape, "backpressure_request_duration_seconds_count", "backpressure_policy=\"backpressure\""));
+        Assert.Equal(3, Sample(scrape, "backpressure_permits_limit", "backpressure_policy=\"backpressure\""));
     }
 
     [Fact]

@@ -31,8 +31,8 @@ public sealed class AlertsTests
         Assert.True(firing.RaisedAt - firing.Since >= TimeSpan.FromSeconds(0.5), $"raised {firing.RaisedAt - firing.Since} after going above; the rule says 0.5 s");
         Assert.Null(cleared.RaisedAt);
         Assert.All(responses, r => r.Dispose());
-        Assert.Contains("backpressure_alerts_raised_total{otel_scope_name=\"Backpressure\",alert=\"request-gauge-busy\"} 1", metrics, StringComparison.Ordinal);
-        Assert.Contains("backpressure_alerts_active{otel_scope_name=\"Backpressure\",alert=\"request-gauge-busy\"} 0", metrics, StringComparison.Ordinal);
+        Assert.Contains("backpressure_alerts_raised_total{otel_scope_name=\"Backpressure\",backpressure_alert=\"request-gauge-busy\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("backpressure_alerts_active{otel_scope_name=\"Backpressure\",backpressure_alert=\"request-gauge-busy\"} 0", metrics, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -34,8 +34,8 @@ public sealed class PrometheusScrapeTests
         try
         {
             using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
-            string? admitted = await PollAsync(client, "/api/v1/query?query=" + Uri.EscapeDataString("backpressure_requests_total{policy=\"fixed-window\",outcome=\"admitted\"}"), QueryValue);
-            string? refused = await PollAsync(client, "/api/v1/query?query=" + Uri.EscapeDataString("backpressure_requests_total{policy=\"fixed-window\",outcome=\"refused\"}"), QueryValue);
+            string? admitted = await PollAsync(client, "/api/v1/query?query=" + Uri.EscapeDataString("backpressure_requests_total{backpressure_policy=\"fixed-window\",backpressure_outcome=\"admitted\"}"), QueryValue);
+            string? refused = await PollAsync(client, "/api/v1/query?query=" + Uri.EscapeDataString("backpressure_requests_total{backpressure_policy=\"fixed-window\",backpressure_outcome=\"refused\"}"), QueryValue);
             string? rules = await PollAsync(client, "/api/v1/rules", body => RuleCount(body) > 0 ? RuleCount(body).ToString(System.Globalization.CultureInfo.InvariantCulture) : null);
 
             Assert.Equal("5", admitted);

@@ -11,13 +11,16 @@ namespace Backpressure.Simulation.Competitors;
 public sealed class NetflixAimdLimit : ConcurrencyLimitAlgorithm
 {
     private const int MinLimit = 20;
-    private const int MaxLimit = 200;
+    private const int DefaultMaxLimit = 200;
     private const double BackoffRatio = 0.9;
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(5);
 
     private double _limit = 20;
 
     /// <inheritdoc />
+    /// <inheritdoc />
+    public override int MaxLimit => (int)DefaultMaxLimit;
+
     public override int Limit => (int)_limit;
 
     /// <inheritdoc />
@@ -33,7 +36,7 @@ public sealed class NetflixAimdLimit : ConcurrencyLimitAlgorithm
             next = _limit + 1;
         }
 
-        _limit = Math.Min(MaxLimit, Math.Max(MinLimit, next));
+        _limit = Math.Min(DefaultMaxLimit, Math.Max(MinLimit, next));
         return Limit;
     }
 }

@@ -13,7 +13,7 @@ namespace Backpressure.Simulation.Competitors;
 public sealed class NetflixGradient2Limit : ConcurrencyLimitAlgorithm
 {
     private const double MinLimit = 20;
-    private const double MaxLimit = 200;
+    private const double DefaultMaxLimit = 200;
     private const double Smoothing = 0.2;
     private const double QueueSize = 4;
     private const double RttTolerance = 1.5;
@@ -25,6 +25,9 @@ public sealed class NetflixGradient2Limit : ConcurrencyLimitAlgorithm
     private int _longRttCount;
 
     /// <inheritdoc />
+    /// <inheritdoc />
+    public override int MaxLimit => (int)DefaultMaxLimit;
+
     public override int Limit => (int)_limit;
 
     /// <inheritdoc />
@@ -47,7 +50,7 @@ public sealed class NetflixGradient2Limit : ConcurrencyLimitAlgorithm
         double gradient = Math.Max(0.5, Math.Min(1.0, RttTolerance * longRtt / shortRtt));
         double next = (_limit * gradient) + QueueSize;
         next = (_limit * (1 - Smoothing)) + (next * Smoothing);
-        _limit = Math.Max(MinLimit, Math.Min(MaxLimit, next));
+        _limit = Math.Max(MinLimit, Math.Min(DefaultMaxLimit, next));
         return Limit;
     }
 

@@ -65,11 +65,11 @@ internal sealed partial class ServerAlerts : IHostedService, IDisposable
     private static Func<double> Utilisation(PressureGauge gauge) => () => gauge.InFlight / (double)gauge.PermitLimit;
 
     private IEnumerable<Measurement<long>> ObserveActive() => _monitor.GetStates()
-        .Select(s => new Measurement<long>(s.Status == AlertStatus.Firing ? 1 : 0, new KeyValuePair<string, object?>("alert", s.Name)));
+        .Select(s => new Measurement<long>(s.Status == AlertStatus.Firing ? 1 : 0, new KeyValuePair<string, object?>("backpressure.alert", s.Name)));
 
     private void OnRaised(AlertState state)
     {
-        _raised.Add(1, new KeyValuePair<string, object?>("alert", state.Name));
+        _raised.Add(1, new KeyValuePair<string, object?>("backpressure.alert", state.Name));
         AlertRaised(_logger, state.Name, state.Value, state.Threshold, state.For.TotalSeconds);
     }
 
