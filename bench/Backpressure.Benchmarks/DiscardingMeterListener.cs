@@ -15,7 +15,7 @@ internal static class DiscardingMeterListener
         {
             InstrumentPublished = (instrument, listener) =>
             {
-                if (instrument.Meter.Name == BackpressureMetrics.MeterName)
+                if (instrument.Meter.Name == BackpressureMeter.Name)
                 {
                     listener.EnableMeasurementEvents(instrument);
                 }

@@ -21,7 +21,7 @@ public class RateLimiterBenchmarks
     private readonly SlidingWindowRateLimiter _baseSliding = new(new SlidingWindowRateLimiterOptions { PermitLimit = int.MaxValue, Window = Long, SegmentsPerWindow = 10, QueueLimit = 0 });
     private readonly TokenBucketLimiter _token = new(new TokenBucketLimiterOptions { TokenLimit = 1_000_000, TokensPerPeriod = 1_000_000_000, ReplenishmentPeriod = TimeSpan.FromSeconds(1) });
     private readonly TokenBucketRateLimiter _baseToken = new(new TokenBucketRateLimiterOptions { TokenLimit = int.MaxValue, TokensPerPeriod = int.MaxValue, ReplenishmentPeriod = TimeSpan.FromMilliseconds(1), QueueLimit = 0 });
-    private readonly LeakyBucketLimiter _leaky = new(new LeakyBucketLimiterOptions { PermitsPerPeriod = 10_000_000, Period = TimeSpan.FromSeconds(1) });
+    private readonly LeakyBucketLimiter _leaky = new(new LeakyBucketLimiterOptions { PermitsPerPeriod = 10_000_000, ReplenishmentPeriod = TimeSpan.FromSeconds(1) });
 
     [Benchmark]
     public bool FixedWindow_Ours() => Admit(_fixed);

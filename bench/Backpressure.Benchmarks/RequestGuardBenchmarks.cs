@@ -62,7 +62,7 @@ public class RequestGuardBenchmarks
         var services = new ServiceCollection();
         if (Metrics == MetricsReader.OpenTelemetry)
         {
-            services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(BackpressureMetrics.MeterName).AddPrometheusExporter());
+            services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(BackpressureMeter.Name).AddPrometheusExporter());
         }
 
         _services = services

@@ -148,13 +148,13 @@ public sealed class BackpressureBuilder
         AddRateLimit<TokenBucketLimiterOptions>(name, configuration, partitioning, static o => o.Validate(),
             static (backend, name, key, o) => backend.CreateTokenBucket(name, key, o), static o => new RateLimitQuota(o.TokensPerPeriod, o.ReplenishmentPeriod));
 
-    /// <summary>A leaky-bucket rate limit per partition: <c>PermitsPerPeriod</c> per <c>Period</c>, evenly spaced, with up to <c>QueueLimit</c> waiting.</summary>
+    /// <summary>A leaky-bucket rate limit per partition: <c>PermitsPerPeriod</c> per <c>ReplenishmentPeriod</c>, evenly spaced, with up to <c>QueueLimit</c> waiting.</summary>
     /// <param name="name">The name endpoints refer to.</param>
     /// <param name="configuration">The section holding <see cref="LeakyBucketLimiterOptions"/>.</param>
     /// <param name="partitioning">Sets how requests are partitioned; by remote address when null.</param>
     public BackpressureBuilder AddLeakyBucket(string name, IConfiguration configuration, Action<PartitionedPolicyOptions>? partitioning = null) =>
         AddRateLimit<LeakyBucketLimiterOptions>(name, configuration, partitioning, static o => o.Validate(),
-            static (backend, name, key, o) => backend.CreateLeakyBucket(name, key, o), static o => new RateLimitQuota(o.PermitsPerPeriod, o.Period));
+            static (backend, name, key, o) => backend.CreateLeakyBucket(name, key, o), static o => new RateLimitQuota(o.PermitsPerPeriod, o.ReplenishmentPeriod));
 
     private BackpressureBuilder AddPressureGauge(string name, Action<OptionsBuilder<PressureGaugeOptions>> configure)
     {

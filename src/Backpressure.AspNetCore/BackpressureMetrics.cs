@@ -13,9 +13,6 @@ namespace Backpressure.AspNetCore;
 /// </summary>
 public sealed class BackpressureMetrics
 {
-    /// <summary>The meter's name: what <c>dotnet-counters monitor --counters Backpressure</c> and OpenTelemetry's <c>AddMeter</c> take.</summary>
-    public const string MeterName = BackpressureMeter.Name;
-
     private readonly ConcurrentDictionary<string, PolicyMeasurements> _policies = new(StringComparer.Ordinal);
     private readonly Histogram<double> _duration;
     private readonly Histogram<double> _wait;
@@ -29,7 +26,7 @@ public sealed class BackpressureMetrics
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         Time = timeProvider ?? TimeProvider.System;
-        Meter = meterFactory.Create(MeterName);
+        Meter = meterFactory.Create(BackpressureMeter.Name);
         Meter.CreateObservableCounter(
             "backpressure.requests", ObserveDecisions, "{request}", "Requests decided by a policy, by outcome: admitted, refused (429) or unavailable (503).");
         _duration = Meter.CreateHistogram<double>(

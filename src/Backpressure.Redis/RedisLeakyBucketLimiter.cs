@@ -4,7 +4,7 @@ namespace Backpressure.Redis;
 
 /// <summary>
 /// <see cref="LeakyBucketLimiter"/> shared through Redis: requests leave one per
-/// <c>Period / PermitsPerPeriod</c> across all instances. The key holds when the last admitted
+/// <c>ReplenishmentPeriod / PermitsPerPeriod</c> across all instances. The key holds when the last admitted
 /// request leaves; a request is given the next turn and waits for it in <c>AcquireAsync</c>, or is
 /// refused at once when <c>QueueLimit</c> are already waiting, with <c>RetryAfter</c> the time until
 /// a place frees up. Each request is one permit.
@@ -22,7 +22,7 @@ public sealed class RedisLeakyBucketLimiter : RedisRateLimiter
     /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
     public RedisLeakyBucketLimiter(RedisStore store, string partition, LeakyBucketLimiterOptions options)
         : base(store, "leaky-bucket", partition, RedisScript.LeakyBucket, 1,
-            [(long)(Validated(options).Period.TotalMicroseconds / options.PermitsPerPeriod), options.QueueLimit],
+            [(long)(Validated(options).ReplenishmentPeriod.TotalMicroseconds / options.PermitsPerPeriod), options.QueueLimit],
             () => new LeakyBucketLimiter(options, store.Time))
     {
     }

@@ -128,7 +128,7 @@ public static class ServerApplication
         services.AddHostedService(sp => sp.GetRequiredService<ServerAlerts>());
         services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("backpressure-server"))
-            .WithMetrics(metrics => metrics.AddMeter(BackpressureMetrics.MeterName).AddPrometheusExporter());
+            .WithMetrics(metrics => metrics.AddMeter(BackpressureMeter.Name).AddPrometheusExporter());
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower);
 
         AddPolicies(services, configuration);

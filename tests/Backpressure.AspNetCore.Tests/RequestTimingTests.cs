@@ -38,8 +38,8 @@ public sealed class RequestTimingTests
         }).RequireBackpressure("one-at-a-time");
         await app.StartAsync();
         var meters = app.Services.GetRequiredService<IMeterFactory>();
-        using var waits = new MetricCollector<double>(meters, BackpressureMetrics.MeterName, "backpressure.request.wait");
-        using var holds = new MetricCollector<double>(meters, BackpressureMetrics.MeterName, "backpressure.request.duration");
+        using var waits = new MetricCollector<double>(meters, BackpressureMeter.Name, "backpressure.request.wait");
+        using var holds = new MetricCollector<double>(meters, BackpressureMeter.Name, "backpressure.request.duration");
         var limiter = app.Services.GetRequiredKeyedService<RateLimiter>("one-at-a-time");
         using var client = new HttpClient { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromSeconds(30) };
 
@@ -57,7 +57,7 @@ public sealed class RequestTimingTests
         Assert.Equal(HttpStatusCode.OK, secondResponse.StatusCode);
         await WaitUntilAsync(() => holds.GetMeasurementSnapshot().Count == 2);
         CollectedMeasurement<double> wait = Assert.Single(waits.GetMeasurementSnapshot());
-        Assert.Equal("one-at-a-time", wait.Tags["policy"]);
+        Assert.Equal("one-at-a-time", wait.Tags[BackpressureMeter.PolicyTag]);
         Assert.InRange(wait.Value, queuedFor.TotalSeconds, 30);
         await app.StopAsync();
     }

@@ -58,7 +58,7 @@ public sealed class RedisLeakyBucketLimiterContractTests(RedisServer redis) : Re
     protected override int Limit => 1;
 
     protected override RateLimiter NewLimiter() =>
-        new RedisLeakyBucketLimiter(Store, NewPartition(), new LeakyBucketLimiterOptions { PermitsPerPeriod = 1, Period = TimeSpan.FromSeconds(1), QueueLimit = 0 });
+        new RedisLeakyBucketLimiter(Store, NewPartition(), new LeakyBucketLimiterOptions { PermitsPerPeriod = 1, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0 });
 }
 
 public sealed class RedisPressureGaugeContractTests(RedisServer redis) : RedisLimiterContract(redis), IClassFixture<RedisServer>

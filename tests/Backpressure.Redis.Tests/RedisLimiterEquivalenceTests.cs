@@ -66,7 +66,7 @@ public sealed class RedisLimiterEquivalenceTests(RedisServer redis) : IClassFixt
     [Fact]
     public async Task LeakyBucket_GivesEachRequestTheNextTurn_AndRefusesWhenTheQueueIsFull()
     {
-        var options = new LeakyBucketLimiterOptions { PermitsPerPeriod = 10, Period = TimeSpan.FromSeconds(1), QueueLimit = 2 };
+        var options = new LeakyBucketLimiterOptions { PermitsPerPeriod = 10, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 2 };
         using var shared = new RedisLeakyBucketLimiter(_store, "client", options);
         IDatabase db = _connection.GetDatabase();
 
@@ -94,7 +94,7 @@ public sealed class RedisLimiterEquivalenceTests(RedisServer redis) : IClassFixt
     [Fact]
     public async Task LeakyBucket_ATurnThatPassesWhileTheAnswerIsOnItsWay_IsNotWaitedForAgain()
     {
-        var options = new LeakyBucketLimiterOptions { PermitsPerPeriod = 10, Period = TimeSpan.FromSeconds(1), QueueLimit = 2 };
+        var options = new LeakyBucketLimiterOptions { PermitsPerPeriod = 10, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 2 };
         using var shared = new RedisLeakyBucketLimiter(_store, "client", options);
 
         using RateLimitLease first = await shared.AcquireAsync();
@@ -112,7 +112,7 @@ public sealed class RedisLimiterEquivalenceTests(RedisServer redis) : IClassFixt
     [InlineData(2)]
     public async Task LeakyBucket_ScriptGivesTheTurnsTheInProcessQueueGives(int seed)
     {
-        var options = new LeakyBucketLimiterOptions { PermitsPerPeriod = 10, Period = TimeSpan.FromSeconds(1), QueueLimit = 3 };
+        var options = new LeakyBucketLimiterOptions { PermitsPerPeriod = 10, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 3 };
         using var local = new LeakyBucketLimiter(options, _time);
         IDatabase db = _connection.GetDatabase();
         RedisKey key = $"{{eq{Guid.NewGuid():N}:leaky}}";

@@ -95,7 +95,7 @@ public sealed class RedisSharedLimitTests(RedisServer redis) : IClassFixture<Red
             new RedisTokenBucketLimiter(store, "ttl", new TokenBucketLimiterOptions { TokenLimit = 5, TokensPerPeriod = 1, ReplenishmentPeriod = TimeSpan.FromSeconds(1) }),
             new RedisFixedWindowLimiter(store, "ttl", new FixedWindowLimiterOptions { PermitLimit = 5, Window = TimeSpan.FromSeconds(1) }),
             new RedisSlidingWindowLimiter(store, "ttl", new SlidingWindowLimiterOptions { PermitLimit = 5, Window = TimeSpan.FromSeconds(1) }),
-            new RedisLeakyBucketLimiter(store, "ttl", new LeakyBucketLimiterOptions { PermitsPerPeriod = 10, Period = TimeSpan.FromSeconds(1), QueueLimit = 2 }),
+            new RedisLeakyBucketLimiter(store, "ttl", new LeakyBucketLimiterOptions { PermitsPerPeriod = 10, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 2 }),
         };
         using var gauge = new RedisPressureGauge(store, "ttl", new PressureGaugeOptions { PermitLimit = 2 });
 

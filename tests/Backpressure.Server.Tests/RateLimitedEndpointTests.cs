@@ -14,7 +14,7 @@ public sealed class RateLimitedEndpointTests
         "--Backpressure:RateLimits:sliding-window:PermitLimit=3", "--Backpressure:RateLimits:sliding-window:Window=00:01:00",
         "--Backpressure:RateLimits:token-bucket:TokenLimit=3", "--Backpressure:RateLimits:token-bucket:TokensPerPeriod=1",
         "--Backpressure:RateLimits:token-bucket:ReplenishmentPeriod=00:01:00",
-        "--Backpressure:RateLimits:leaky-bucket:PermitsPerPeriod=1", "--Backpressure:RateLimits:leaky-bucket:Period=00:01:00",
+        "--Backpressure:RateLimits:leaky-bucket:PermitsPerPeriod=1", "--Backpressure:RateLimits:leaky-bucket:ReplenishmentPeriod=00:01:00",
         "--Backpressure:RateLimits:leaky-bucket:QueueLimit=0",
     ];
 
@@ -92,7 +92,7 @@ public sealed class RateLimitedEndpointTests
     public async Task LeakyBucket_QueuesABurstAndLetsItThroughAtTheConfiguredRate()
     {
         await using var server = await RunningServer.StartAsync(
-            "--Backpressure:RateLimits:leaky-bucket:PermitsPerPeriod=5", "--Backpressure:RateLimits:leaky-bucket:Period=00:00:01",
+            "--Backpressure:RateLimits:leaky-bucket:PermitsPerPeriod=5", "--Backpressure:RateLimits:leaky-bucket:ReplenishmentPeriod=00:00:01",
             "--Backpressure:RateLimits:leaky-bucket:QueueLimit=3");
         long started = TimeProvider.System.GetTimestamp();
 

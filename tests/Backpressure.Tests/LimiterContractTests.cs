@@ -52,5 +52,5 @@ public sealed class LeakyBucketLimiterContractTests : RateLimiterContract
     protected override int Limit => 1;
 
     protected override RateLimiter NewLimiter() =>
-        new LeakyBucketLimiter(new LeakyBucketLimiterOptions { PermitsPerPeriod = 1, Period = TimeSpan.FromSeconds(1), QueueLimit = 0 }, Time);
+        new LeakyBucketLimiter(new LeakyBucketLimiterOptions { PermitsPerPeriod = 1, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0 }, Time);
 }

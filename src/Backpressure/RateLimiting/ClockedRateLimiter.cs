@@ -12,7 +12,9 @@ namespace Backpressure.RateLimiting;
 /// The base library's window and token-bucket limiters replenish on timers from the system clock,
 /// take no <see cref="TimeProvider"/>, and refuse with a <c>RetryAfter</c> of whole periods (or,
 /// for the sliding window, none); these replace them where an honest <c>RetryAfter</c> and
-/// deterministic tests matter. Requests never wait here: a refusal is immediate.
+/// deterministic tests matter. Requests never wait here: a refusal is immediate. Public so that its four
+/// limiters share one documented base, but only this assembly derives from it: what derived types implement
+/// is private protected, so it is no contract to keep for anyone else.
 /// </remarks>
 public abstract class ClockedRateLimiter : RateLimiter
 {
@@ -24,7 +26,7 @@ public abstract class ClockedRateLimiter : RateLimiter
     /// <summary>Creates the limiter.</summary>
     /// <param name="maxPermits">The most permits one request may ask for.</param>
     /// <param name="timeProvider">The clock; <see cref="TimeProvider.System"/> when null.</param>
-    protected ClockedRateLimiter(int maxPermits, TimeProvider? timeProvider)
+    private protected ClockedRateLimiter(int maxPermits, TimeProvider? timeProvider)
     {
         _maxPermits = maxPermits;
         TimeProvider = timeProvider ?? TimeProvider.System;
@@ -32,13 +34,13 @@ public abstract class ClockedRateLimiter : RateLimiter
     }
 
     /// <summary>The clock.</summary>
-    protected TimeProvider TimeProvider { get; }
+    private protected TimeProvider TimeProvider { get; }
 
     /// <summary>The timestamp the limiter was created at; schedules are measured from it.</summary>
-    protected long Origin { get; }
+    private protected long Origin { get; }
 
     /// <summary>Guards the algorithm's state.</summary>
-    protected Lock Gate { get; } = new();
+    private protected Lock Gate { get; } = new();
 
     /// <inheritdoc />
     public override RateLimiterStatistics? GetStatistics()
@@ -69,23 +71,23 @@ public abstract class ClockedRateLimiter : RateLimiter
     }
 
     /// <summary>Ticks of <see cref="TimeSpan"/> since <see cref="Origin"/>.</summary>
-    protected long Now() => TimeProvider.GetElapsedTime(Origin).Ticks;
+    private protected long Now() => TimeProvider.GetElapsedTime(Origin).Ticks;
 
     /// <summary>
     /// Admits <paramref name="permits"/> at <paramref name="now"/> (ticks since the origin) and
     /// returns zero, or admits nothing and returns the ticks until the same request would be
     /// admitted. Called under <see cref="Gate"/>.
     /// </summary>
-    protected abstract long TryAdmit(long now, int permits);
+    private protected abstract long TryAdmit(long now, int permits);
 
     /// <summary>The permits a request could take at <paramref name="now"/>. Called under <see cref="Gate"/>.</summary>
-    protected abstract long AvailablePermits(long now);
+    private protected abstract long AvailablePermits(long now);
 
     /// <summary>
     /// How long the state has been the same as a new limiter's at <paramref name="now"/>
     /// (negative or null while it is not). Called under <see cref="Gate"/>.
     /// </summary>
-    protected abstract TimeSpan? IdleFor(long now);
+    private protected abstract TimeSpan? IdleFor(long now);
 
     /// <inheritdoc />
     protected override RateLimitLease AttemptAcquireCore(int permitCount)
@@ -121,7 +123,7 @@ public abstract class ClockedRateLimiter : RateLimiter
     }
 
     /// <summary>Counts a decision made outside <see cref="AttemptAcquireCore"/> (by a limiter that queues).</summary>
-    protected void Count(bool admitted)
+    private protected void Count(bool admitted)
     {
         if (admitted)
         {
@@ -134,8 +136,8 @@ public abstract class ClockedRateLimiter : RateLimiter
     }
 
     /// <summary>Requests waiting in a queue, for limiters that have one. Called under <see cref="Gate"/>.</summary>
-    protected virtual int QueuedCount => 0;
+    private protected virtual int QueuedCount => 0;
 
     /// <summary>Throws <see cref="ObjectDisposedException"/> once the limiter is disposed.</summary>
-    protected void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+    private protected void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 }

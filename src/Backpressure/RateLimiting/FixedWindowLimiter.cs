@@ -24,7 +24,7 @@ public sealed class FixedWindowLimiter : ClockedRateLimiter
     }
 
     /// <inheritdoc />
-    protected override long TryAdmit(long now, int permits)
+    private protected override long TryAdmit(long now, int permits)
     {
         long index = Roll(now);
         if (_count + permits <= _limit)
@@ -38,14 +38,14 @@ public sealed class FixedWindowLimiter : ClockedRateLimiter
     }
 
     /// <inheritdoc />
-    protected override long AvailablePermits(long now)
+    private protected override long AvailablePermits(long now)
     {
         Roll(now);
         return _limit - _count;
     }
 
     /// <inheritdoc />
-    protected override TimeSpan? IdleFor(long now) =>
+    private protected override TimeSpan? IdleFor(long now) =>
         TimeSpan.FromTicks(now - (_lastAdmittedWindow < 0 ? 0 : (_lastAdmittedWindow + 1) * _window));
 
     private long Roll(long now)

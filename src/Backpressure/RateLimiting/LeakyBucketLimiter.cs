@@ -4,7 +4,7 @@ namespace Backpressure.RateLimiting;
 
 /// <summary>
 /// A leaky bucket as a queue (nginx's <c>limit_req</c> without <c>nodelay</c>): requests leave one
-/// every <c>Period / PermitsPerPeriod</c>, so bursts are smoothed completely. A request that finds
+/// every <c>ReplenishmentPeriod / PermitsPerPeriod</c>, so bursts are smoothed completely. A request that finds
 /// the last departure at least one interval ago passes at once; otherwise it waits in a queue of
 /// at most <see cref="LeakyBucketLimiterOptions.QueueLimit"/> and leaves at its turn. A full queue
 /// refuses at once with <c>RetryAfter</c> = the time until the head leaves and frees a place. A
@@ -29,16 +29,16 @@ public sealed class LeakyBucketLimiter : ClockedRateLimiter
         options.Validate();
 
         // Rounded up, so the limiter never lets requests through faster than configured.
-        _interval = (options.Period.Ticks + options.PermitsPerPeriod - 1) / options.PermitsPerPeriod;
+        _interval = (options.ReplenishmentPeriod.Ticks + options.PermitsPerPeriod - 1) / options.PermitsPerPeriod;
         _queueLimit = options.QueueLimit;
         _lastDeparture = -_interval;
     }
 
     /// <inheritdoc />
-    protected override int QueuedCount => _queue.Count;
+    private protected override int QueuedCount => _queue.Count;
 
     /// <summary>Passes at once when the request's turn is now; otherwise refuses (it cannot wait) with the time its turn would come.</summary>
-    protected override long TryAdmit(long now, int permits)
+    private protected override long TryAdmit(long now, int permits)
     {
         long nextTurn = _lastDeparture + ((_queue.Count + 1) * _interval);
         if (_queue.Count == 0 && now >= _lastDeparture + _interval)
@@ -51,10 +51,10 @@ public sealed class LeakyBucketLimiter : ClockedRateLimiter
     }
 
     /// <inheritdoc />
-    protected override long AvailablePermits(long now) => _queue.Count == 0 && now >= _lastDeparture + _interval ? 1 : 0;
+    private protected override long AvailablePermits(long now) => _queue.Count == 0 && now >= _lastDeparture + _interval ? 1 : 0;
 
     /// <inheritdoc />
-    protected override TimeSpan? IdleFor(long now) =>
+    private protected override TimeSpan? IdleFor(long now) =>
         _queue.Count == 0 ? TimeSpan.FromTicks(now - (_lastDeparture + _interval)) : null;
 
     /// <summary>Passes at once, waits in the queue for its turn, or is refused at once when the queue is full.</summary>

@@ -3,11 +3,15 @@ namespace Backpressure.RateLimiting;
 /// <summary>Options for <see cref="LeakyBucketLimiter"/>.</summary>
 public sealed class LeakyBucketLimiterOptions
 {
-    /// <summary>Requests let through per <see cref="Period"/>, evenly spaced. Must be greater than zero.</summary>
+    /// <summary>Requests let through per <see cref="ReplenishmentPeriod"/>, evenly spaced. Must be greater than zero.</summary>
     public int PermitsPerPeriod { get; set; }
 
-    /// <summary>The period <see cref="PermitsPerPeriod"/> refers to. Must be greater than zero. Default: 1 second.</summary>
-    public TimeSpan Period { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// The period <see cref="PermitsPerPeriod"/> refers to: the time in which the bucket drains that many. Named as
+    /// the token bucket's (and the base library's) period is, so siblings read alike. Must be greater than zero.
+    /// Default: 1 second.
+    /// </summary>
+    public TimeSpan ReplenishmentPeriod { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Requests that may wait for their turn (nginx's <c>burst</c>); more are refused at once. Zero or more. Default: 0.</summary>
     public int QueueLimit { get; set; }
@@ -16,11 +20,11 @@ public sealed class LeakyBucketLimiterOptions
     public void Validate()
     {
         OptionChecks.Positive(PermitsPerPeriod, nameof(PermitsPerPeriod));
-        OptionChecks.Positive(Period, nameof(Period));
+        OptionChecks.Positive(ReplenishmentPeriod, nameof(ReplenishmentPeriod));
         OptionChecks.NotNegative(QueueLimit, nameof(QueueLimit));
-        if (Period.Ticks < PermitsPerPeriod)
+        if (ReplenishmentPeriod.Ticks < PermitsPerPeriod)
         {
-            throw new ArgumentException($"{nameof(Period)} must be at least one tick per permit (was {Period} for {PermitsPerPeriod}).", nameof(Period));
+            throw new ArgumentException($"{nameof(ReplenishmentPeriod)} must be at least one tick per permit (was {ReplenishmentPeriod} for {PermitsPerPeriod}).", nameof(ReplenishmentPeriod));
         }
     }
 }

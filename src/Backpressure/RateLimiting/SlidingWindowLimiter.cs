@@ -27,7 +27,7 @@ public sealed class SlidingWindowLimiter : ClockedRateLimiter
     }
 
     /// <inheritdoc />
-    protected override long TryAdmit(long now, int permits)
+    private protected override long TryAdmit(long now, int permits)
     {
         long segment = Slide(now);
         if (_total + permits <= _limit)
@@ -55,14 +55,14 @@ public sealed class SlidingWindowLimiter : ClockedRateLimiter
     }
 
     /// <inheritdoc />
-    protected override long AvailablePermits(long now)
+    private protected override long AvailablePermits(long now)
     {
         Slide(now);
         return _limit - _total;
     }
 
     /// <inheritdoc />
-    protected override TimeSpan? IdleFor(long now) =>
+    private protected override TimeSpan? IdleFor(long now) =>
         TimeSpan.FromTicks(now - (_lastAdmittedSegment < 0 ? 0 : (_lastAdmittedSegment + _counts.Length) * _segment));
 
     private long Slide(long now)

@@ -31,7 +31,7 @@ public sealed class TokenBucketLimiter : ClockedRateLimiter
     }
 
     /// <inheritdoc />
-    protected override long TryAdmit(long now, int permits)
+    private protected override long TryAdmit(long now, int permits)
     {
         Refill(now);
         long needed = permits * _period;
@@ -46,14 +46,14 @@ public sealed class TokenBucketLimiter : ClockedRateLimiter
     }
 
     /// <inheritdoc />
-    protected override long AvailablePermits(long now)
+    private protected override long AvailablePermits(long now)
     {
         Refill(now);
         return _credit / _period;
     }
 
     /// <inheritdoc />
-    protected override TimeSpan? IdleFor(long now) => TimeSpan.FromTicks(now - _fullAgainAt);
+    private protected override TimeSpan? IdleFor(long now) => TimeSpan.FromTicks(now - _fullAgainAt);
 
     private void Refill(long now)
     {

@@ -85,7 +85,7 @@ public sealed class RateLimiterHonestyTests
         "fixed-window" => new FixedWindowLimiter(new FixedWindowLimiterOptions { PermitLimit = 5, Window = TimeSpan.FromSeconds(1) }, time),
         "sliding-window" => new SlidingWindowLimiter(new SlidingWindowLimiterOptions { PermitLimit = 5, Window = TimeSpan.FromSeconds(1), SegmentsPerWindow = 4 }, time),
         "token-bucket" => new TokenBucketLimiter(new TokenBucketLimiterOptions { TokenLimit = 3, TokensPerPeriod = 5, ReplenishmentPeriod = TimeSpan.FromSeconds(1) }, time),
-        "leaky-bucket" => new LeakyBucketLimiter(new LeakyBucketLimiterOptions { PermitsPerPeriod = 5, Period = TimeSpan.FromSeconds(1) }, time),
+        "leaky-bucket" => new LeakyBucketLimiter(new LeakyBucketLimiterOptions { PermitsPerPeriod = 5, ReplenishmentPeriod = TimeSpan.FromSeconds(1) }, time),
         _ => throw new ArgumentOutOfRangeException(nameof(algorithm)),
     };
 

@@ -56,7 +56,7 @@ public sealed class RateLimiterTests
     [Fact]
     public async Task LeakyBucket_LetsQueuedRequestsThroughOneIntervalApart()
     {
-        using var limiter = new LeakyBucketLimiter(new LeakyBucketLimiterOptions { PermitsPerPeriod = 10, Period = TimeSpan.FromSeconds(1), QueueLimit = 2 }, _time);
+        using var limiter = new LeakyBucketLimiter(new LeakyBucketLimiterOptions { PermitsPerPeriod = 10, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 2 }, _time);
         using var first = await limiter.AcquireAsync();
         var second = limiter.AcquireAsync().AsTask();
         var third = limiter.AcquireAsync().AsTask();
@@ -73,7 +73,7 @@ public sealed class RateLimiterTests
     [Fact]
     public async Task LeakyBucket_ALateDrainTimerDoesNotSlowTheRate_WaitersLeaveAtTheirTurnsNotWhenTheTimerFires()
     {
-        using var limiter = new LeakyBucketLimiter(new LeakyBucketLimiterOptions { PermitsPerPeriod = 10, Period = TimeSpan.FromSeconds(1), QueueLimit = 3 }, _time);
+        using var limiter = new LeakyBucketLimiter(new LeakyBucketLimiterOptions { PermitsPerPeriod = 10, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 3 }, _time);
         using RateLimitLease first = await limiter.AcquireAsync();
         var waiting = Enumerable.Range(0, 3).Select(_ => limiter.AcquireAsync().AsTask()).ToList();
 
