@@ -149,8 +149,8 @@ public sealed class RedisStore
             (RedisScript.TokenBucket, [clock, 1, 1, 0]),
             (RedisScript.FixedWindow, [clock, 1_000_000, 1, 0]),
             (RedisScript.SlidingWindow, [clock, 1_000_000, 1, 1, 0]),
-            (RedisScript.LeakyBucket, [clock, 1, 0]),
-            (RedisScript.GaugeAcquire, [clock, "warm-up", 0, 1, 1]),
+            (RedisScript.LeakyBucket, [clock, 1, 0, 0]),
+            (RedisScript.GaugeAcquire, [clock, "warm-up", 0, 1, 1, 0]),
             (RedisScript.GaugeRelease, [clock, "warm-up"]),
             (RedisScript.GaugeRenew, [clock, 1]),
         ];

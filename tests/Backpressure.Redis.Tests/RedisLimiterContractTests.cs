@@ -19,6 +19,13 @@ public abstract class RedisLimiterContract(RedisServer redis) : RateLimiterContr
     public async Task InitializeAsync()
     {
         _connection = await redis.ConnectPatientlyAsync();
+
+        // Without abortConnect the first connect may still be under way on a busy machine: wait for it, boundedly.
+        for (int i = 0; i < 100 && !_connection.IsConnected; i++)
+        {
+            await Task.Delay(100);
+        }
+
         Store = new RedisStore(_connection, new RedisStoreOptions { Clock = RedisClock.Application, KeyPrefix = $"contract{Guid.NewGuid():N}", Timeout = TimeSpan.FromSeconds(5) }, timeProvider: Time);
         Assert.True(await Store.WarmUpAsync(), "no connection to Redis");
     }

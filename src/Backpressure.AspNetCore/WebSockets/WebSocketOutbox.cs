@@ -24,14 +24,13 @@ public sealed class WebSocketOutbox : IDisposable
 {
     private readonly WebSocket _socket;
     private readonly TimeProvider _time;
-    private readonly TimeSpan _grace;
+    private readonly FullQueueGrace _grace;
     private readonly TimeSpan _closeTimeout;
     private readonly BoundedMessageQueue<ReadOnlyMemory<byte>> _queue;
     private readonly CancellationTokenSource _stopSending = new();
     private readonly CancellationTokenSource _abortSend = new();
     private readonly Lock _closing = new();
     private readonly CancellationTokenSource _closed = new();
-    private long _fullSince;
     private ITimer? _abortTimer;
     private WebSocketCloseStatus? _closeStatus;
     private string? _closeReason;
@@ -47,9 +46,9 @@ public sealed class WebSocketOutbox : IDisposable
         options.Validate();
         _socket = socket;
         _time = timeProvider ?? TimeProvider.System;
-        _grace = options.SlowConsumerGracePeriod;
+        _grace = new FullQueueGrace(options.SlowConsumerGracePeriod, _time);
         _closeTimeout = options.CloseTimeout;
-        _queue = new BoundedMessageQueue<ReadOnlyMemory<byte>>(options.Queue, m => m.Length, OnFlowChanged);
+        _queue = new BoundedMessageQueue<ReadOnlyMemory<byte>>(options.Queue, m => m.Length, _grace.OnFlowChanged);
     }
 
     /// <summary>Whether the client was disconnected for staying over its queue's limit.</summary>
@@ -105,39 +104,14 @@ public sealed class WebSocketOutbox : IDisposable
             return EnqueueOutcome.Closed;
         }
 
-        EnqueueOutcome outcome = _queue.TryEnqueue(message);
-        if (outcome != EnqueueOutcome.Full)
+        EnqueueOutcome? outcome = await _grace.EnqueueAsync(_queue, message, _closed.Token, cancellationToken).ConfigureAwait(false);
+        if (outcome is null)
         {
-            return outcome;
+            DisconnectAsSlow();
+            return EnqueueOutcome.Closed;
         }
 
-        while (true)
-        {
-            long fullSince = Volatile.Read(ref _fullSince);
-            using var graceOver = new CancellationTokenSource(RemainingGrace(fullSince), _time);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, graceOver.Token);
-            try
-            {
-                return await _queue.EnqueueAsync(message, linked.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                if (_closed.IsCancellationRequested)
-                {
-                    return EnqueueOutcome.Closed;
-                }
-
-                // The timer, not a fresh clock reading, says the grace is over: timers count coarser time than
-                // the clock and may fire a millisecond or so early, and a clock check then would leave the client
-                // connected while the producer, told Closed, stopped. Only a queue that drained and filled again
-                // while we waited starts a new grace period.
-                if (fullSince != 0 && Volatile.Read(ref _fullSince) == fullSince)
-                {
-                    DisconnectAsSlow();
-                    return EnqueueOutcome.Closed;
-                }
-            }
-        }
+        return outcome.Value;
     }
 
     /// <summary>
@@ -187,10 +161,10 @@ public sealed class WebSocketOutbox : IDisposable
             {
                 while (!_stopSending.IsCancellationRequested && _queue.TryDequeue(out ReadOnlyMemory<byte> message))
                 {
-                    if (_queue.OverflowPolicy != OverflowPolicy.Block && Volatile.Read(ref _fullSince) != 0)
+                    if (_queue.OverflowPolicy != OverflowPolicy.Block)
                     {
                         // Under a drop policy a client that still reads is slow, not stuck: dropping serves it. Its grace restarts.
-                        Volatile.Write(ref _fullSince, Math.Max(1, _time.GetTimestamp()));
+                        _grace.Restart();
                     }
 
                     await _socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, _abortSend.Token).ConfigureAwait(false);
@@ -254,19 +228,9 @@ public sealed class WebSocketOutbox : IDisposable
         _abortSend.Cancel();
     }
 
-    private void OnFlowChanged(FlowSignal signal) =>
-        Volatile.Write(ref _fullSince, signal == FlowSignal.Pause ? Math.Max(1, _time.GetTimestamp()) : 0);
-
-    private TimeSpan RemainingGrace(long fullSince)
-    {
-        TimeSpan remaining = fullSince == 0 ? _grace : _grace - _time.GetElapsedTime(fullSince);
-        return remaining > TimeSpan.Zero ? remaining : TimeSpan.FromTicks(1);
-    }
-
     private bool DisconnectIfOverGrace()
     {
-        long since = Volatile.Read(ref _fullSince);
-        if (since == 0 || _time.GetElapsedTime(since) < _grace)
+        if (!_grace.IsOver)
         {
             // Checked on every message: the token is set right after the close is recorded, and costs no lock.
             return _closed.IsCancellationRequested;
@@ -277,5 +241,5 @@ public sealed class WebSocketOutbox : IDisposable
     }
 
     private void DisconnectAsSlow() =>
-        TryClose(WebSocketCloseStatus.PolicyViolation, $"slow consumer: queue full for over {_grace.TotalSeconds:0.#} s", drain: false, slow: true);
+        TryClose(WebSocketCloseStatus.PolicyViolation, $"slow consumer: queue full for over {_grace.Period.TotalSeconds:0.#} s", drain: false, slow: true);
 }

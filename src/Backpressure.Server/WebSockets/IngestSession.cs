@@ -19,12 +19,9 @@ internal sealed class IngestSession(WebSocket socket, WebSocketSessionRequest re
 {
     public const string Endpoint = "ingest";
 
-    private static readonly byte[] PauseEvent = "{\"event\":\"flow.pause\",\"reason\":\"buffer full\"}"u8.ToArray();
-    private static readonly byte[] ResumeEvent = "{\"event\":\"flow.resume\"}"u8.ToArray();
     private static readonly byte[] MalformedEvent =
         "{\"event\":\"error\",\"reason\":\"malformed message: expected a JSON object with an integer seq\"}"u8.ToArray();
 
-    private long _pausedSince;
     private long _received;
     private long _processed;
     private long _malformed;
@@ -34,14 +31,7 @@ internal sealed class IngestSession(WebSocket socket, WebSocketSessionRequest re
     {
         // Events to the client: few and small; if a client lets 256 pile up, it is not reading them anyway.
         using var control = new WebSocketOutbox(socket, limits.OutboxOptions(256, OverflowPolicy.DropNewest), time);
-        var inbox = new BoundedMessageQueue<IngestMessage>(
-            limits.QueueOptions(request.QueueLength, request.Policy),
-            m => m.Size,
-            signal =>
-            {
-                Volatile.Write(ref _pausedSince, signal == FlowSignal.Pause ? Math.Max(1, time.GetTimestamp()) : 0);
-                control.TrySend(signal == FlowSignal.Pause ? PauseEvent : ResumeEvent);
-            });
+        var inbox = new WebSocketInbox<IngestMessage>(control, limits.InboxOptions(request.QueueLength, request.Policy), m => m.Size, time);
         long id = sessions.Open(Endpoint, request.Policy, inbox.GetStatistics);
         bool slow = false;
         bool tooBig = false;
@@ -74,7 +64,7 @@ internal sealed class IngestSession(WebSocket socket, WebSocketSessionRequest re
         }
     }
 
-    private async Task<Ending> ReceiveAsync(BoundedMessageQueue<IngestMessage> inbox, WebSocketOutbox control, CancellationToken aborted)
+    private async Task<Ending> ReceiveAsync(WebSocketInbox<IngestMessage> inbox, WebSocketOutbox control, CancellationToken aborted)
     {
         var reader = new WebSocketMessageReader(socket, limits.MaxMessageBytes);
         try
@@ -100,24 +90,13 @@ internal sealed class IngestSession(WebSocket socket, WebSocketSessionRequest re
                     continue;
                 }
 
-                if (OverGrace())
+                EnqueueOutcome outcome = await inbox.AcceptAsync(new IngestMessage(seq, message.Length), aborted);
+                if (outcome == EnqueueOutcome.Closed)
                 {
-                    control.Close(WebSocketCloseStatus.PolicyViolation, SlowReason, drain: false);
-                    return Ending.Slow;
+                    return inbox.DisconnectedAsSlow ? Ending.Slow : Ending.Lost;
                 }
 
                 _received++;
-                var item = new IngestMessage(seq, message.Length);
-                EnqueueOutcome outcome;
-                try
-                {
-                    outcome = await EnqueueWithinGraceAsync(inbox, item, aborted);
-                }
-                catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
-                {
-                    control.Close(WebSocketCloseStatus.PolicyViolation, SlowReason, drain: false);
-                    return Ending.Slow;
-                }
 
                 if (outcome == EnqueueOutcome.Dropped && request.Policy == OverflowPolicy.DropNewest)
                 {
@@ -133,31 +112,7 @@ internal sealed class IngestSession(WebSocket socket, WebSocketSessionRequest re
         }
     }
 
-    private string SlowReason => $"kept sending while paused for over {limits.SlowClientGracePeriod.TotalSeconds:0.#} s";
-
-    private async ValueTask<EnqueueOutcome> EnqueueWithinGraceAsync(BoundedMessageQueue<IngestMessage> inbox, IngestMessage item, CancellationToken aborted)
-    {
-        EnqueueOutcome outcome = inbox.TryEnqueue(item);
-        if (outcome != EnqueueOutcome.Full)
-        {
-            return outcome;
-        }
-
-        // Block: not reading the socket is the backpressure (TCP holds the client), for at most the grace period.
-        long since = Volatile.Read(ref _pausedSince);
-        TimeSpan remaining = limits.SlowClientGracePeriod - (since == 0 ? TimeSpan.Zero : time.GetElapsedTime(since));
-        using var grace = new CancellationTokenSource(remaining > TimeSpan.Zero ? remaining : TimeSpan.FromTicks(1), time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(aborted, grace.Token);
-        return await inbox.EnqueueAsync(item, linked.Token);
-    }
-
-    private bool OverGrace()
-    {
-        long since = Volatile.Read(ref _pausedSince);
-        return since != 0 && time.GetElapsedTime(since) >= limits.SlowClientGracePeriod;
-    }
-
-    private async Task ProcessAsync(BoundedMessageQueue<IngestMessage> inbox, CancellationToken cancellationToken)
+    private async Task ProcessAsync(WebSocketInbox<IngestMessage> inbox, CancellationToken cancellationToken)
     {
         TimeSpan interval = TimeSpan.FromSeconds(1.0 / request.Rate);
         long next = time.GetTimestamp();

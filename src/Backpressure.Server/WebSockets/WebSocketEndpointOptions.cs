@@ -75,6 +75,13 @@ public sealed class WebSocketEndpointOptions
         CloseTimeout = CloseTimeout,
     };
 
+    /// <summary>A connection's incoming queue and slow-client rule under these limits (the flow signals are the defaults).</summary>
+    public WebSocketInboxOptions InboxOptions(int capacity, OverflowPolicy policy) => new()
+    {
+        Queue = QueueOptions(capacity, policy),
+        SlowProducerGracePeriod = SlowClientGracePeriod,
+    };
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first property that is out of range.</summary>
     public void Validate()
     {
