@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Redis limiters on loopback: (1) checks/s and latency per check (p50/p99) of one
 # RedisTokenBucketLimiter with 1 and 16 concurrent callers; (2) the server's requests/s on
-# /limited/token-bucket (one client, a bucket that never runs dry) with the in-process limiter and
+# /limited/token-bucket (one client: every request is from 127.0.0.1; a bucket that never runs dry) with the in-process limiter and
 # with Backpressure:Store=redis, measured with wrk. Harness and server on core 0; redis-server and
 # wrk on core 1. ROUNDS interleaved rounds (A B A B ...) after a warm-up; medians written into
 # docs/benchmarks.md. Usage: bench/redis.sh [SECONDS=5] [ROUNDS=3]
@@ -43,7 +43,7 @@ start_server() {
 memory_port=$((redis_port + 1)); redis_store_port=$((redis_port + 2))
 start_server "$memory_port"
 start_server "$redis_store_port" --Backpressure:Store=redis "--Backpressure:Redis:Configuration=$config"
-load() { taskset -c 1 wrk -t1 -c32 -d"$2"s -H "X-Client-Id: one" "http://127.0.0.1:$1/limited/token-bucket" | awk '/Requests\/sec/ {print $2}'; }
+load() { taskset -c 1 wrk -t1 -c32 -d"$2"s "http://127.0.0.1:$1/limited/token-bucket" | awk '/Requests\/sec/ {print $2}'; }
 echo "warming up for 30 s" >&2
 load "$memory_port" 15 >/dev/null; load "$redis_store_port" 15 >/dev/null
 declare -A rps

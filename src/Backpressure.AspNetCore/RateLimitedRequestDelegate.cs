@@ -17,6 +17,14 @@ internal static class RateLimitedRequestDelegate
     public static RequestDelegate Wrap(RequestDelegate next, BackpressurePolicy policy, BackpressureMetrics? metrics)
     {
         PolicyMeasurements? measured = metrics?.For(policy.Name);
+        if (policy.Limiter is SharedLimiter shared)
+        {
+            // One limiter for every request: asked directly, not through the partitioned wrapper, whose layer of
+            // argument checks and virtual calls costs a shared limit more than its own acquire.
+            RateLimiter limiter = shared.Limiter;
+            return context => Decide(next, context, policy, limiter.AcquireAsync(1, context.RequestAborted), measured);
+        }
+
         return context => Decide(next, context, policy, policy.Limiter.AcquireAsync(context, 1, context.RequestAborted), measured);
     }
 
