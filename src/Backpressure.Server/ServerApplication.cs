@@ -1,5 +1,4 @@
 using Backpressure.AspNetCore;
-using System.Threading.RateLimiting;
 using Backpressure.Grpc;
 using Backpressure.Redis;
 using Backpressure.Server.Alerts;

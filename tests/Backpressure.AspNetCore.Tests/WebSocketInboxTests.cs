@@ -28,17 +28,24 @@ public sealed class WebSocketInboxTests
         _ => 1,
         _time);
 
+    /// <summary>An inbox holding messages 0 to 3: full, and the client told to pause.</summary>
+    private async Task<WebSocketInbox<int>> NewFullInboxAsync(WebSocketOutbox control, OverflowPolicy policy)
+    {
+        WebSocketInbox<int> inbox = NewInbox(control, policy);
+        for (int i = 0; i < 4; i++)
+        {
+            Assert.Equal(EnqueueOutcome.Enqueued, await inbox.AcceptAsync(i));
+        }
+
+        return inbox;
+    }
+
     [Fact]
     public async Task CrossingTheHighWatermark_TellsTheClientToPause_AndDrainingToTheLowOne_ToResume()
     {
         using WebSocket socket = NewSocket();
         using WebSocketOutbox control = NewControl(socket);
-        var inbox = NewInbox(control, OverflowPolicy.Block);
-
-        for (int i = 0; i < 4; i++)
-        {
-            Assert.Equal(EnqueueOutcome.Enqueued, await inbox.AcceptAsync(i));
-        }
+        WebSocketInbox<int> inbox = await NewFullInboxAsync(control, OverflowPolicy.Block);
 
         Assert.Equal(1, inbox.GetStatistics().Pauses);
         Assert.Equal(1, control.GetStatistics().Enqueued);
@@ -60,11 +67,7 @@ public sealed class WebSocketInboxTests
     {
         using WebSocket socket = NewSocket();
         using WebSocketOutbox control = NewControl(socket);
-        var inbox = NewInbox(control, OverflowPolicy.Block);
-        for (int i = 0; i < 4; i++)
-        {
-            await inbox.AcceptAsync(i);
-        }
+        WebSocketInbox<int> inbox = await NewFullInboxAsync(control, OverflowPolicy.Block);
 
         Task<EnqueueOutcome> waiting = inbox.AcceptAsync(4).AsTask();
         _time.Advance(Grace / 2);
@@ -82,11 +85,7 @@ public sealed class WebSocketInboxTests
     {
         using WebSocket socket = NewSocket();
         using WebSocketOutbox control = NewControl(socket);
-        var inbox = NewInbox(control, OverflowPolicy.Block);
-        for (int i = 0; i < 4; i++)
-        {
-            await inbox.AcceptAsync(i);
-        }
+        WebSocketInbox<int> inbox = await NewFullInboxAsync(control, OverflowPolicy.Block);
 
         Task<EnqueueOutcome> waiting = inbox.AcceptAsync(4).AsTask();
         _time.Advance(Grace);
@@ -103,11 +102,7 @@ public sealed class WebSocketInboxTests
     {
         using WebSocket socket = NewSocket();
         using WebSocketOutbox control = NewControl(socket);
-        var inbox = NewInbox(control, OverflowPolicy.DropNewest);
-        for (int i = 0; i < 4; i++)
-        {
-            await inbox.AcceptAsync(i);
-        }
+        WebSocketInbox<int> inbox = await NewFullInboxAsync(control, OverflowPolicy.DropNewest);
 
         Assert.Equal(EnqueueOutcome.Dropped, await inbox.AcceptAsync(4));
         _time.Advance(Grace);
