@@ -8,7 +8,7 @@ namespace Backpressure.AspNetCore;
 /// The instruments of the <c>Backpressure</c> meter that the ASP.NET Core adapter records: every
 /// decision of a policy, how long admitted work took, how long requests waited for a permit, and
 /// each named pressure gauge's permits in flight and limit. Names, units and tags are listed in
-/// <c>docs/metrics.md</c>. Registered by the <c>AddPressureGauge</c> and <c>Add…Policy</c> methods;
+/// <c>docs/metrics.md</c>. Registered by <c>AddBackpressure</c>;
 /// the meter comes from <see cref="IMeterFactory"/>, so tests and hosts can scope it.
 /// </summary>
 public sealed class BackpressureMetrics
