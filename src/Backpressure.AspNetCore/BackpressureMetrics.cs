@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Backpressure.Adaptive;
+using Backpressure.Queues;
 
 namespace Backpressure.AspNetCore;
 
@@ -18,6 +19,7 @@ public sealed class BackpressureMetrics
     private readonly Histogram<double> _wait;
     private readonly ConcurrentDictionary<string, Func<(int InFlight, int Limit)>> _gauges = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Func<int>> _partitions = new(StringComparer.Ordinal);
+    private readonly QueueMeasurements _queues;
 
     /// <summary>Creates the instruments on the factory's <c>Backpressure</c> meter.</summary>
     /// <param name="meterFactory">Creates the meter.</param>
@@ -35,6 +37,7 @@ public sealed class BackpressureMetrics
         _wait = Meter.CreateHistogram<double>(
             "backpressure.request.wait", "s", "How long requests that could not be decided at once waited for their permit (a leaky bucket's queue, a shared store's round trip).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5] });
+        _queues = new QueueMeasurements(Meter);
         Meter.CreateObservableUpDownCounter("backpressure.permits.in_flight", ObserveInFlight, "{permit}", "Permits a pressure gauge or adaptive limit has handed out and not yet had back.");
         Meter.CreateObservableUpDownCounter("backpressure.partitions", ObservePartitions, "{partition}", "Partitions (clients, users, keys) a per-client policy holds now; never more than its MaxPartitions.");
         Meter.CreateObservableUpDownCounter("backpressure.permits.limit", ObserveLimits, "{permit}", "A pressure gauge's or adaptive limit's most permits in flight now (an adaptive limit moves).");
@@ -65,6 +68,22 @@ public sealed class BackpressureMetrics
     {
         ArgumentNullException.ThrowIfNull(limiter);
         _partitions[name] = () => limiter.PartitionCount;
+    }
+
+    /// <summary>
+    /// Reports a queue (a <see cref="WebSockets.WebSocketOutbox"/>'s, a <see cref="WebSockets.WebSocketInbox{T}"/>'s, any
+    /// <see cref="BoundedMessageQueue{T}"/>'s) on the <c>backpressure.queue.*</c> instruments, summed with the other
+    /// queues of kind <paramref name="queue"/> and the same <paramref name="policy"/>: depth, deepest, enqueued,
+    /// delivered, dropped. Dispose the result when the queue is done; its final counts stay in the totals.
+    /// </summary>
+    /// <param name="queue">The kind of queue, a tag value such as <c>websocket.feed</c>: keep the kinds few, never one per connection.</param>
+    /// <param name="policy">The queue's overflow policy, the second tag.</param>
+    /// <param name="statistics">Reads the queue's counters, such as <c>outbox.GetStatistics</c>.</param>
+    public IDisposable ObserveQueue(string queue, OverflowPolicy policy, Func<MessageQueueStatistics> statistics)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(queue);
+        ArgumentNullException.ThrowIfNull(statistics);
+        return _queues.Add(queue, policy, statistics);
     }
 
     /// <summary>The measurements of the policy named <paramref name="policy"/>, shared by every endpoint it guards.</summary>

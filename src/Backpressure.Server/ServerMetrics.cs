@@ -6,18 +6,18 @@ using Backpressure.Server.WebSockets;
 namespace Backpressure.Server;
 
 /// <summary>
-/// The reference server's own instruments on the <c>Backpressure</c> meter: its WebSocket queues
-/// and connections and its gRPC streams, read from the same statistics <c>/stats</c> shows. Depth
-/// is reported per queue kind and policy (sum, deepest, and a histogram of connections' depths),
-/// never per connection, so the number of series stays fixed however many clients connect; the
-/// deepest connections themselves are in <c>/stats</c>.
+/// The reference server's own instruments on the <c>Backpressure</c> meter: its WebSocket connections
+/// and its gRPC streams, read from the same statistics <c>/stats</c> shows, and a histogram of the
+/// connections' queue depths. The queues' depth and counts are the library's instruments
+/// (<see cref="BackpressureMetrics.ObserveQueue"/>, called for each session by <see cref="WebSockets.WebSocketSessions"/>).
+/// Nothing is reported per connection, so the number of series stays fixed however many clients
+/// connect; the deepest connections themselves are in <c>/stats</c>.
 /// </summary>
 internal sealed class ServerMetrics : IDisposable
 {
     private static readonly TimeSpan SampleEvery = TimeSpan.FromSeconds(1);
 
     private readonly WebSocketSessions _sessions;
-    private readonly SharedSnapshot<IReadOnlyDictionary<string, WebSocketEndpointStatistics>> _byPolicy;
     private readonly SharedSnapshot<WebSocketStatistics> _byEndpoint;
     private readonly SharedSnapshot<GrpcStatistics> _grpc;
     private readonly Histogram<long> _connectionDepth;
@@ -26,7 +26,6 @@ internal sealed class ServerMetrics : IDisposable
     public ServerMetrics(BackpressureMetrics metrics, WebSocketSessions sessions, GrpcStreams streams, TimeProvider time)
     {
         _sessions = sessions;
-        _byPolicy = new(sessions.GetStatisticsByPolicy, time);
         _byEndpoint = new(() => sessions.GetStatistics(deepest: 0), time);
         _grpc = new(() => streams.GetStatistics(deepest: 0), time);
         Meter meter = metrics.Meter;
@@ -34,11 +33,6 @@ internal sealed class ServerMetrics : IDisposable
             "backpressure.queue.connection_depth", "{message}", "Each live connection's queue depth, sampled every second: how depth is spread over connections.",
             advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [0, 1, 5, 10, 25, 50, 100, 250, 500, 1000] });
         _sampler = time.CreateTimer(static state => ((ServerMetrics)state!).SampleDepths(), this, SampleEvery, SampleEvery);
-        meter.CreateObservableUpDownCounter("backpressure.queue.depth", () => PerQueue(e => e.Queued), "{message}", "Messages waiting in the queues of one kind, summed over connections.");
-        meter.CreateObservableGauge("backpressure.queue.depth.max", () => PerQueue(e => e.MaxQueueDepth), "{message}", "The deepest single queue of one kind.");
-        meter.CreateObservableCounter("backpressure.queue.enqueued", () => PerQueue(e => e.Enqueued), "{message}", "Messages offered to queues of one kind (delivered + dropped + still queued).");
-        meter.CreateObservableCounter("backpressure.queue.delivered", () => PerQueue(e => e.Delivered), "{message}", "Messages taken out of queues of one kind.");
-        meter.CreateObservableCounter("backpressure.queue.dropped", () => PerQueue(e => e.Dropped), "{message}", "Messages queues of one kind dropped by their overflow policy.");
         meter.CreateObservableUpDownCounter("backpressure.websocket.connections", () => PerEndpoint(e => e.Connections), "{connection}", "Open WebSocket connections.");
         meter.CreateObservableCounter("backpressure.websocket.flow_signals", FlowSignals, "{signal}", "flow.pause and flow.resume signals raised by the queues' watermarks.");
         meter.CreateObservableCounter("backpressure.websocket.disconnects", Disconnects, "{connection}", "Connections the server closed: slow (1008) or too_big (1009).");
@@ -63,13 +57,6 @@ internal sealed class ServerMetrics : IDisposable
             _connectionDepth.Record(depth, Tag(BackpressureMeter.QueueTag, $"websocket.{endpoint}"), Tag(BackpressureMeter.OverflowPolicyTag, policy));
         }
     }
-
-    private IEnumerable<Measurement<long>> PerQueue(Func<WebSocketEndpointStatistics, long> value) =>
-        _byPolicy.Get().Select(e =>
-        {
-            string[] parts = e.Key.Split('/');
-            return new Measurement<long>(value(e.Value), Tag(BackpressureMeter.QueueTag, $"websocket.{parts[0]}"), Tag(BackpressureMeter.OverflowPolicyTag, parts[1]));
-        });
 
     private IEnumerable<Measurement<long>> PerEndpoint(Func<WebSocketEndpointStatistics, long> value) =>
         _byEndpoint.Get().Endpoints.Select(e => new Measurement<long>(value(e.Value), Tag("backpressure.websocket.endpoint", e.Key)));

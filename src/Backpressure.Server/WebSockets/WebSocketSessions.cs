@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Backpressure.AspNetCore;
 using Backpressure.Queues;
 
 namespace Backpressure.Server.WebSockets;
@@ -7,7 +8,8 @@ namespace Backpressure.Server.WebSockets;
 /// Every WebSocket session of the server: counts per endpoint and overflow policy, and the live sessions' queues, so
 /// <c>/stats</c> can show totals and the deepest few connections without a metric per connection.
 /// </summary>
-public sealed class WebSocketSessions
+/// <param name="metrics">Each session's queue is reported on the library's queue instruments.</param>
+public sealed class WebSocketSessions(BackpressureMetrics metrics)
 {
     private readonly ConcurrentDictionary<long, Session> _active = new();
     private readonly ConcurrentDictionary<(string Endpoint, OverflowPolicy Policy), EndpointTotals> _totals = new();
@@ -18,7 +20,7 @@ public sealed class WebSocketSessions
     {
         long id = Interlocked.Increment(ref _nextId);
         Interlocked.Increment(ref Totals(endpoint, policy).Accepted);
-        _active[id] = new Session(id, endpoint, policy, statistics);
+        _active[id] = new Session(id, endpoint, policy, statistics, metrics.ObserveQueue($"websocket.{endpoint}", policy, statistics));
         return id;
     }
 
@@ -30,6 +32,7 @@ public sealed class WebSocketSessions
             return;
         }
 
+        session.Observed.Dispose();
         EndpointTotals totals = Totals(session.Endpoint, session.Policy);
         MessageQueueStatistics final = session.Statistics();
         lock (totals)
@@ -53,10 +56,6 @@ public sealed class WebSocketSessions
             .ToList();
         return new WebSocketStatistics(Summarise(live, key => key.Endpoint), deepestQueues);
     }
-
-    /// <summary>Totals per endpoint and overflow policy, keyed <c>endpoint/policy</c> (<c>feed/drop-oldest</c>), for the metrics.</summary>
-    public IReadOnlyDictionary<string, WebSocketEndpointStatistics> GetStatisticsByPolicy() =>
-        Summarise(Live(), key => $"{key.Endpoint}/{WebSocketSessionRequest.PolicyName(key.Policy)}");
 
     /// <summary>Every live connection's queue depth, with its endpoint and overflow policy: for the depth histogram.</summary>
     public IEnumerable<(string Endpoint, string Policy, int Depth)> LiveDepths() =>
@@ -99,7 +98,7 @@ public sealed class WebSocketSessions
         a.Enqueued + b.Enqueued, a.Delivered + b.Delivered, a.Dropped + b.Dropped, 0, 0,
         Math.Max(a.PeakCount, b.PeakCount), Math.Max(a.PeakBytes, b.PeakBytes), false, a.Pauses + b.Pauses, a.Resumes + b.Resumes);
 
-    private sealed record Session(long Id, string Endpoint, OverflowPolicy Policy, Func<MessageQueueStatistics> Statistics);
+    private sealed record Session(long Id, string Endpoint, OverflowPolicy Policy, Func<MessageQueueStatistics> Statistics, IDisposable Observed);
 
     private sealed class EndpointTotals
     {
