@@ -86,6 +86,9 @@ public sealed class BackpressureMetrics
         return _queues.Add(queue, policy, statistics);
     }
 
+    /// <summary>The depth of the queues observed as <paramref name="queue"/>: summed, or the deepest one's.</summary>
+    internal long QueueDepth(string queue, bool deepest) => _queues.Depth(queue, deepest);
+
     /// <summary>The measurements of the policy named <paramref name="policy"/>, shared by every endpoint it guards.</summary>
     internal PolicyMeasurements For(string policy) => _policies.GetOrAdd(policy, static (name, metrics) => new PolicyMeasurements(metrics, name), this);
 

@@ -36,8 +36,8 @@ public static class BackpressureServiceCollectionExtensions
     }
 
     /// <summary>
-    /// Registers <see cref="BackpressureMetrics"/> (and <see cref="System.Diagnostics.Metrics.IMeterFactory"/>
-    /// if the host has none). <see cref="AddBackpressure"/> calls it; call it yourself only to get the
+    /// Registers <see cref="BackpressureMetrics"/> and the <see cref="AlertSignals"/> read from it (and
+    /// <see cref="System.Diagnostics.Metrics.IMeterFactory"/> if the host has none). <see cref="AddBackpressure"/> calls it; call it yourself only to get the
     /// meter without any policy.
     /// </summary>
     public static IServiceCollection AddBackpressureMetrics(this IServiceCollection services)
@@ -45,6 +45,7 @@ public static class BackpressureServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         services.AddMetrics();
         services.TryAddSingleton<BackpressureMetrics>();
+        services.TryAddSingleton<AlertSignals>();
         return services;
     }
 }

@@ -35,6 +35,22 @@ internal sealed class QueueMeasurements
         return new Registration(group, id);
     }
 
+    /// <summary>The messages waiting in every queue of <paramref name="queue"/> (any policy), or the deepest one's with <paramref name="deepest"/>; 0 while there is none.</summary>
+    public long Depth(string queue, bool deepest)
+    {
+        long value = 0;
+        foreach (var ((kind, _), group) in _groups)
+        {
+            if (kind == queue)
+            {
+                Totals totals = group.Sum();
+                value = deepest ? Math.Max(value, totals.Deepest) : value + totals.Queued;
+            }
+        }
+
+        return value;
+    }
+
     private IEnumerable<Measurement<long>> Observe(Func<Totals, long> value)
     {
         foreach (var ((queue, policy), group) in _groups)

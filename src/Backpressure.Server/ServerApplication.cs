@@ -122,7 +122,7 @@ public static class ServerApplication
         services.AddSingleton<ServerMetrics>();
         services.AddSingleton<RecentLatencies>();
         services.AddOptions<AlertOptions>().Bind(configuration.GetSection(AlertOptions.Section)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<AlertOptions>>(new OptionsValidator<AlertOptions>("Alerts", null, o => o.Validate(AllGauges)));
+        services.AddSingleton<IValidateOptions<AlertOptions>>(new OptionsValidator<AlertOptions>("Alerts", null, o => o.Validate([.. AllGauges, Adaptive.Seed])));
         services.AddSingleton<ServerAlerts>();
         services.AddHostedService(sp => sp.GetRequiredService<ServerAlerts>());
         services.AddOpenTelemetry()

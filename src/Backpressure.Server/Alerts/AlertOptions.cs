@@ -13,7 +13,7 @@ public sealed class AlertOptions
     public List<AlertRuleOptions> Rules { get; set; } = [];
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that is wrong.</summary>
-    /// <param name="gauges">The pressure gauges a <c>gauge.utilisation:NAME</c> signal may name.</param>
+    /// <param name="gauges">The pressure gauges and adaptive limits a <c>gauge.utilisation:NAME</c> signal may name.</param>
     public void Validate(IReadOnlyCollection<string> gauges)
     {
         if (EvaluationInterval <= TimeSpan.Zero || EvaluationInterval > TimeSpan.FromMinutes(1))

@@ -3,11 +3,11 @@ using System.Globalization;
 namespace Backpressure.Server.Alerts;
 
 /// <summary>
-/// One rule: <see cref="Signal"/> above <see cref="Threshold"/> for <see cref="For"/>. Signals:
-/// <c>queue.depth.max:feed</c> and <c>queue.depth.max:ingest</c> (the deepest WebSocket queue of
-/// that endpoint, in messages), <c>queue.depth:feed</c> and <c>queue.depth:ingest</c> (all of that
-/// endpoint's queues together), and <c>gauge.utilisation:NAME</c> (a pressure gauge's permits in
-/// flight over its limit, 0 to 1).
+/// One rule: <see cref="Signal"/> above <see cref="Threshold"/> for <see cref="For"/>. Signals are the
+/// library's <see cref="Backpressure.AspNetCore.AlertSignals"/>; this server's queues are
+/// <c>websocket.feed</c> and <c>websocket.ingest</c> (<c>queue.depth.max:websocket.feed</c> is the deepest
+/// feed queue), and its gauges are named in <c>Backpressure:Gauges</c> and <c>Backpressure:Adaptive</c>
+/// (<c>gauge.utilisation:backpressure</c>).
 /// </summary>
 public sealed class AlertRuleOptions
 {
@@ -35,18 +35,19 @@ public sealed class AlertRuleOptions
             throw new ArgumentException($"{path}:{nameof(Name)} is required.");
         }
 
+        // Checked here, before the server starts, against what this server has; the library reads the signal.
         var (kind, subject) = ParsedSignal;
         bool known = kind switch
         {
-            "queue.depth" or "queue.depth.max" => subject is "feed" or "ingest",
+            "queue.depth" or "queue.depth.max" => subject is "websocket.feed" or "websocket.ingest",
             "gauge.utilisation" => gauges.Contains(subject),
             _ => false,
         };
-        if (!known)
+        if (!known || !Backpressure.AspNetCore.AlertSignals.Kinds.Contains(kind))
         {
             throw new ArgumentException(
-                $"{path}:{nameof(Signal)} '{Signal}' is not one of queue.depth.max:feed, queue.depth.max:ingest, queue.depth:feed, queue.depth:ingest, "
-                + $"gauge.utilisation:{{{string.Join('|', gauges)}}}.");
+                $"{path}:{nameof(Signal)} '{Signal}' is not one of queue.depth.max:websocket.feed, queue.depth.max:websocket.ingest, "
+                + $"queue.depth:websocket.feed, queue.depth:websocket.ingest, gauge.utilisation:{{{string.Join('|', gauges)}}}.");
         }
 
         if (!double.IsFinite(Threshold))

@@ -1,13 +1,12 @@
 using System.Diagnostics.Metrics;
 using Backpressure.Alerts;
 using Backpressure.AspNetCore;
-using Backpressure.Server.WebSockets;
 using Microsoft.Extensions.Options;
 
 namespace Backpressure.Server.Alerts;
 
 /// <summary>
-/// Runs the configured alert rules against the server's own queues and gauges. A raised alert is
+/// Runs the configured alert rules, each signal read by the library's <see cref="AlertSignals"/>. A raised alert is
 /// logged once as a warning and counted in <c>backpressure.alerts.raised</c>; firing alerts read 1
 /// in <c>backpressure.alerts.active</c>; <c>GET /alerts</c> lists every rule's state.
 /// </summary>
@@ -23,8 +22,8 @@ internal sealed partial class ServerAlerts : IHostedService, IDisposable
         _logger = logger;
         Rules = alerts.Rules;
         EvaluationInterval = alerts.EvaluationInterval;
-        var sessions = services.GetRequiredService<WebSocketSessions>();
-        _monitor = new AlertMonitor(alerts.Rules.Select(r => new AlertRule(r.Name, Signal(r, sessions, services), r.Threshold, r.For)), alerts.EvaluationInterval, time);
+        AlertSignals signals = services.GetRequiredService<AlertSignals>();
+        _monitor = new AlertMonitor(alerts.Rules.Select(r => new AlertRule(r.Name, signals.Resolve(r.Signal), r.Threshold, r.For)), alerts.EvaluationInterval, time);
         _monitor.Raised += OnRaised;
         _monitor.Cleared += OnCleared;
         _raised = metrics.Meter.CreateCounter<long>("backpressure.alerts.raised", "{alert}", "Alerts raised: a rule's signal above its threshold for its duration.");
@@ -50,19 +49,6 @@ internal sealed partial class ServerAlerts : IHostedService, IDisposable
     }
 
     public void Dispose() => _monitor.Dispose();
-
-    private static Func<double> Signal(AlertRuleOptions rule, WebSocketSessions sessions, IServiceProvider services)
-    {
-        var (kind, subject) = rule.ParsedSignal;
-        return kind switch
-        {
-            "queue.depth.max" => () => sessions.GetStatistics().Endpoints.GetValueOrDefault(subject)?.MaxQueueDepth ?? 0,
-            "queue.depth" => () => sessions.GetStatistics().Endpoints.GetValueOrDefault(subject)?.Queued ?? 0,
-            _ => Utilisation(services.GetRequiredKeyedService<PressureGauge>(subject)),
-        };
-    }
-
-    private static Func<double> Utilisation(PressureGauge gauge) => () => gauge.InFlight / (double)gauge.PermitLimit;
 
     private IEnumerable<Measurement<long>> ObserveActive() => _monitor.GetStates()
         .Select(s => new Measurement<long>(s.Status == AlertStatus.Firing ? 1 : 0, new KeyValuePair<string, object?>("backpressure.alert", s.Name)));
