@@ -78,7 +78,7 @@ public sealed class BackpressureBuilder
             partitioning.Configure(configure);
         }
 
-        return AddPolicy(name, sp => NewPartitionedPolicy(sp, name, partition => createForPartition(sp, partition), _ => quota));
+        return AddPolicy(name, sp => NewPartitionedPolicy(sp, name, partition => createForPartition(sp, partition), quota));
     }
 
     /// <summary>
@@ -178,13 +178,13 @@ public sealed class BackpressureBuilder
             new OptionsValidator<AdaptiveConcurrencyOptions>("Adaptive concurrency", null, static o => o.Validate())));
         configure(Services.AddOptions<AdaptiveConcurrencyOptions>(name).ValidateOnStart());
 
-        // The thread-pool probe is the container's, so its timer stops with the host.
-        Services.AddKeyedSingleton(name, static (sp, _) => new ThreadPoolQueueDelay(sp.GetRequiredService<TimeProvider>()));
+        // One thread-pool probe for every adaptive policy (the pool is the process's), the container's, so its timer stops with the host.
+        Services.TryAddSingleton(static sp => new ThreadPoolQueueDelay(sp.GetRequiredService<TimeProvider>()));
         Services.AddKeyedSingleton(name, static (sp, key) =>
         {
             AdaptiveConcurrencyOptions options = sp.GetRequiredService<IOptionsMonitor<AdaptiveConcurrencyOptions>>().Get((string)key!);
             TimeProvider time = sp.GetRequiredService<TimeProvider>();
-            ThreadPoolQueueDelay? delay = options.ThreadPoolDelayLimit is null ? null : sp.GetRequiredKeyedService<ThreadPoolQueueDelay>(key);
+            ThreadPoolQueueDelay? delay = options.ThreadPoolDelayLimit is null ? null : sp.GetRequiredService<ThreadPoolQueueDelay>();
             var limiter = new AdaptiveConcurrencyLimiter(
                 new QueueingDelayLimit(options.AlgorithmWithResourceSignal(time, delay)), options.Limiter, time);
             sp.GetRequiredService<BackpressureMetrics>().Observe((string)key!, limiter);
@@ -216,7 +216,7 @@ public sealed class BackpressureBuilder
         {
             TOptions options = sp.GetRequiredService<IOptionsMonitor<TOptions>>().Get(name);
             RateLimitBackend backend = sp.GetRequiredService<RateLimitBackend>();
-            return NewPartitionedPolicy(sp, name, partition => create(backend, name, partition, options), _ => describe(options));
+            return NewPartitionedPolicy(sp, name, partition => create(backend, name, partition, options), describe(options));
         });
     }
 
@@ -228,13 +228,13 @@ public sealed class BackpressureBuilder
     }
 
     private static BackpressurePolicy NewPartitionedPolicy(
-        IServiceProvider services, string name, Func<string, RateLimiter> createForPartition, Func<IServiceProvider, RateLimitQuota?> quota)
+        IServiceProvider services, string name, Func<string, RateLimiter> createForPartition, RateLimitQuota? quota)
     {
         PartitionedPolicyOptions options = services.GetRequiredService<IOptionsMonitor<PartitionedPolicyOptions>>().Get(name);
         RequestPartitioner partitioner = options.PartitionBy;
         var limiter = new BoundedPartitionedRateLimiter<HttpContext>(
             partitioner.KeyOf, createForPartition, new PartitionBoundOptions { MaxPartitions = options.MaxPartitions });
         services.GetRequiredService<BackpressureMetrics>().Observe(name, limiter);
-        return new BackpressurePolicy(name, limiter, options.Answer, quota(services));
+        return new BackpressurePolicy(name, limiter, options.Answer, quota) { Partitioner = partitioner };
     }
 }

@@ -39,6 +39,12 @@ public sealed class BackpressurePolicy : IDisposable, IAsyncDisposable
     /// <summary>What the policy allows, when it describes itself in <c>RateLimit</c> headers.</summary>
     public RateLimitQuota? Quota { get; }
 
+    /// <summary>
+    /// Who a request counts against, for a policy whose limiter is a <see cref="Partitioning.BoundedPartitionedRateLimiter{TResource}"/>
+    /// keyed by it: the request wrapper then computes a request's key once, for its decision and its <c>RateLimit</c> header.
+    /// </summary>
+    internal RequestPartitioner? Partitioner { get; init; }
+
     /// <summary>The <c>RateLimit-Policy</c> header value, or null when the policy has no quota to describe.</summary>
     internal string? PolicyHeader { get; }
 

@@ -1,5 +1,6 @@
 using System.Threading.RateLimiting;
 using Backpressure.Adaptive;
+using Backpressure.Partitioning;
 using Microsoft.AspNetCore.Http;
 
 namespace Backpressure.AspNetCore;
@@ -25,6 +26,17 @@ internal static class RateLimitedRequestDelegate
             return context => Decide(next, context, policy, limiter.AcquireAsync(1, context.RequestAborted), measured);
         }
 
+        if (policy.Limiter is BoundedPartitionedRateLimiter<HttpContext> partitioned && policy.Partitioner is { } partitioner)
+        {
+            // The key is computed once, for the decision and for the RateLimit header's statistics: a key may be an
+            // address formatted or an API key hashed.
+            return context =>
+            {
+                string key = partitioner.KeyOf(context);
+                return Decide(next, context, policy, partitioned.AcquirePartitionAsync(key, 1, context.RequestAborted), measured, key);
+            };
+        }
+
         return context => Decide(next, context, policy, policy.Limiter.AcquireAsync(context, 1, context.RequestAborted), measured);
     }
 
@@ -35,24 +47,27 @@ internal static class RateLimitedRequestDelegate
     /// every one) then reads no clock for a wait that did not happen.
     /// </remarks>
     private static Task Decide(
-        RequestDelegate next, HttpContext context, BackpressurePolicy policy, ValueTask<RateLimitLease> pending, PolicyMeasurements? measured) =>
+        RequestDelegate next, HttpContext context, BackpressurePolicy policy, ValueTask<RateLimitLease> pending, PolicyMeasurements? measured,
+        string? partitionKey = null) =>
         pending.IsCompletedSuccessfully
-            ? Handle(next, context, policy, pending.Result, measured)
-            : HandleWhenAcquiredAsync(next, context, policy, pending, measured, measured?.Now() ?? 0);
+            ? Handle(next, context, policy, pending.Result, measured, partitionKey)
+            : HandleWhenAcquiredAsync(next, context, policy, pending, measured, measured?.Now() ?? 0, partitionKey);
 
     private static async Task HandleWhenAcquiredAsync(
-        RequestDelegate next, HttpContext context, BackpressurePolicy policy, ValueTask<RateLimitLease> pending, PolicyMeasurements? measured, long started)
+        RequestDelegate next, HttpContext context, BackpressurePolicy policy, ValueTask<RateLimitLease> pending, PolicyMeasurements? measured, long started,
+        string? partitionKey)
     {
         RateLimitLease lease = await pending.ConfigureAwait(false);
         measured?.Waited(started);
-        await Handle(next, context, policy, lease, measured).ConfigureAwait(false);
+        await Handle(next, context, policy, lease, measured, partitionKey).ConfigureAwait(false);
     }
 
     /// <summary>
     /// Answers a refused request at once, in the policy's answer shape, or runs an admitted one. A policy
     /// with a quota also describes itself in <c>RateLimit-Policy</c>/<c>RateLimit</c> headers.
     /// </summary>
-    private static Task Handle(RequestDelegate next, HttpContext context, BackpressurePolicy policy, RateLimitLease lease, PolicyMeasurements? measured)
+    private static Task Handle(
+        RequestDelegate next, HttpContext context, BackpressurePolicy policy, RateLimitLease lease, PolicyMeasurements? measured, string? partitionKey)
     {
         if (policy.PolicyHeader is { } header)
         {
@@ -73,7 +88,10 @@ internal static class RateLimitedRequestDelegate
 
         if (policy.PolicyHeader is not null)
         {
-            long remaining = policy.Limiter.GetStatistics(context)?.CurrentAvailablePermits ?? 0;
+            RateLimiterStatistics? statistics = partitionKey is not null && policy.Limiter is BoundedPartitionedRateLimiter<HttpContext> partitioned
+                ? partitioned.GetPartitionStatistics(partitionKey)
+                : policy.Limiter.GetStatistics(context);
+            long remaining = statistics?.CurrentAvailablePermits ?? 0;
             context.Response.Headers["RateLimit"] = $"\"{policy.Name}\";r={Math.Max(0, remaining)}";
         }
 

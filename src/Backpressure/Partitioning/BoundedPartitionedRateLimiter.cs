@@ -85,10 +85,27 @@ public sealed class BoundedPartitionedRateLimiter<TResource> : PartitionedRateLi
     public long RefusedAtBound => Interlocked.Read(ref _refusedAtBound);
 
     /// <summary>The statistics of the resource's partition, or null when it has none (nothing is created to answer).</summary>
-    public override RateLimiterStatistics? GetStatistics(TResource resource)
+    public override RateLimiterStatistics? GetStatistics(TResource resource) => GetPartitionStatistics(_partitionKey(resource));
+
+    /// <summary>
+    /// The statistics of the partition <paramref name="partitionKey"/>, or null when it has none: for a caller that
+    /// already has the key (from acquiring with <see cref="AcquirePartitionAsync"/>), so it is not computed again.
+    /// </summary>
+    public RateLimiterStatistics? GetPartitionStatistics(string partitionKey)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        return _partitions.TryGetValue(_partitionKey(resource), out Partition? partition) ? partition.Limiter.GetStatistics() : null;
+        return _partitions.TryGetValue(partitionKey, out Partition? partition) ? partition.Limiter.GetStatistics() : null;
+    }
+
+    /// <summary>
+    /// Acquires from the partition <paramref name="partitionKey"/>, as <see cref="PartitionedRateLimiter{TResource}.AcquireAsync"/>
+    /// does from a resource's: for a caller that computed the key itself, to use it twice.
+    /// </summary>
+    public ValueTask<RateLimitLease> AcquirePartitionAsync(string partitionKey, int permitCount = 1, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(partitionKey);
+        ArgumentOutOfRangeException.ThrowIfNegative(permitCount);
+        return AcquireAsync(partitionKey, permitCount, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -114,9 +131,11 @@ public sealed class BoundedPartitionedRateLimiter<TResource> : PartitionedRateLi
     }
 
     /// <inheritdoc />
-    protected override async ValueTask<RateLimitLease> AcquireAsyncCore(TResource resource, int permitCount, CancellationToken cancellationToken)
+    protected override ValueTask<RateLimitLease> AcquireAsyncCore(TResource resource, int permitCount, CancellationToken cancellationToken) =>
+        AcquireAsync(_partitionKey(resource), permitCount, cancellationToken);
+
+    private async ValueTask<RateLimitLease> AcquireAsync(string key, int permitCount, CancellationToken cancellationToken)
     {
-        string key = _partitionKey(resource);
         for (int attempt = 0; ; attempt++)
         {
             Partition? partition = Find(key);

@@ -127,6 +127,19 @@ public sealed class BoundedPartitionedRateLimiterTests
     }
 
     [Fact]
+    public async Task AcquirePartitionAsync_ByAKeyAlreadyComputed_UsesThatPartition_AndItsStatisticsReadTheSame()
+    {
+        using var limiter = NewLimiter(4);
+        using var held = await limiter.AcquirePartitionAsync("alice");
+        using var refused = limiter.AttemptAcquire("alice");
+
+        Assert.True(held.IsAcquired);
+        Assert.False(refused.IsAcquired);
+        Assert.Equal(0, limiter.GetPartitionStatistics("alice")!.CurrentAvailablePermits);
+        Assert.Null(limiter.GetPartitionStatistics("bob"));
+    }
+
+    [Fact]
     public void GetStatistics_OfAnUnknownKey_IsNullAndCreatesNothing()
     {
         using var limiter = NewLimiter(4);
