@@ -37,7 +37,7 @@ public sealed class BackpressureMetrics
         _wait = Meter.CreateHistogram<double>(
             "backpressure.request.wait", "s", "How long requests that could not be decided at once waited for their permit (a leaky bucket's queue, a shared store's round trip).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5] });
-        _queues = new QueueMeasurements(Meter);
+        _queues = new QueueMeasurements(Meter, Time);
         Meter.CreateObservableUpDownCounter("backpressure.permits.in_flight", ObserveInFlight, "{permit}", "Permits a pressure gauge or adaptive limit has handed out and not yet had back.");
         Meter.CreateObservableUpDownCounter("backpressure.partitions", ObservePartitions, "{partition}", "Partitions (clients, users, keys) a per-client policy holds now; never more than its MaxPartitions.");
         Meter.CreateObservableUpDownCounter("backpressure.permits.limit", ObserveLimits, "{permit}", "A pressure gauge's or adaptive limit's most permits in flight now (an adaptive limit moves).");

@@ -12,10 +12,13 @@ namespace Backpressure.AspNetCore;
 internal sealed class QueueMeasurements
 {
     private readonly ConcurrentDictionary<(string Queue, OverflowPolicy Policy), Group> _groups = new();
+    private readonly SharedSnapshot<List<((string Queue, OverflowPolicy Policy) Key, Totals Totals)>> _snapshot;
     private long _nextId;
 
-    public QueueMeasurements(Meter meter)
+    public QueueMeasurements(Meter meter, TimeProvider time)
     {
+        // Summing walks every live queue; the five instruments of one collection share one walk.
+        _snapshot = new(() => [.. _groups.Select(g => (g.Key, g.Value.Sum()))], time);
         meter.CreateObservableUpDownCounter("backpressure.queue.depth", () => Observe(g => g.Queued), "{message}", "Messages waiting in the queues of one kind, summed over them.");
         meter.CreateObservableGauge("backpressure.queue.depth.max", () => Observe(g => g.Deepest), "{message}", "The deepest single queue of one kind.");
         meter.CreateObservableCounter("backpressure.queue.enqueued", () => Observe(g => g.Enqueued), "{message}", "Messages offered to queues of one kind (delivered + dropped + still queued).");
@@ -39,11 +42,10 @@ internal sealed class QueueMeasurements
     public long Depth(string queue, bool deepest)
     {
         long value = 0;
-        foreach (var ((kind, _), group) in _groups)
+        foreach (var ((kind, _), totals) in _snapshot.Get())
         {
             if (kind == queue)
             {
-                Totals totals = group.Sum();
                 value = deepest ? Math.Max(value, totals.Deepest) : value + totals.Queued;
             }
         }
@@ -51,16 +53,11 @@ internal sealed class QueueMeasurements
         return value;
     }
 
-    private IEnumerable<Measurement<long>> Observe(Func<Totals, long> value)
-    {
-        foreach (var ((queue, policy), group) in _groups)
-        {
-            yield return new Measurement<long>(
-                value(group.Sum()),
-                new KeyValuePair<string, object?>(BackpressureMeter.QueueTag, queue),
-                new KeyValuePair<string, object?>(BackpressureMeter.OverflowPolicyTag, PolicyName(policy)));
-        }
-    }
+    private IEnumerable<Measurement<long>> Observe(Func<Totals, long> value) =>
+        _snapshot.Get().Select(g => new Measurement<long>(
+            value(g.Totals),
+            new KeyValuePair<string, object?>(BackpressureMeter.QueueTag, g.Key.Queue),
+            new KeyValuePair<string, object?>(BackpressureMeter.OverflowPolicyTag, PolicyName(g.Key.Policy))));
 
     private static string PolicyName(OverflowPolicy policy) => policy switch
     {

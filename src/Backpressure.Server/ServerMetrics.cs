@@ -90,32 +90,4 @@ internal sealed class ServerMetrics : IDisposable
     });
 
     private static KeyValuePair<string, object?> Tag(string name, string value) => new(name, value);
-
-    /// <summary>
-    /// One snapshot for all the instruments read in one collection: taking it walks every live session
-    /// or stream, and a scrape reads a dozen instruments from the same three snapshots.
-    /// </summary>
-    private sealed class SharedSnapshot<T>(Func<T> take, TimeProvider time)
-        where T : class
-    {
-        private static readonly TimeSpan FreshFor = TimeSpan.FromMilliseconds(100);
-
-        private readonly Lock _gate = new();
-        private T? _value;
-        private long _takenAt;
-
-        public T Get()
-        {
-            lock (_gate)
-            {
-                if (_value is null || time.GetElapsedTime(_takenAt) > FreshFor)
-                {
-                    _value = take();
-                    _takenAt = time.GetTimestamp();
-                }
-
-                return _value;
-            }
-        }
-    }
 }

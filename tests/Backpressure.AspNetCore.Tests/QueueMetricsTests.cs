@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using Backpressure.Queues;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Backpressure.AspNetCore.Tests;
 
@@ -11,7 +12,8 @@ public sealed class QueueMetricsTests
     [Fact]
     public void QueuesOfOneKind_AreSummed_AndAQueueThatEnds_LeavesItsCountsInTheTotals()
     {
-        using ServiceProvider services = new ServiceCollection().AddBackpressureMetrics().BuildServiceProvider();
+        var time = new FakeTimeProvider();
+        using ServiceProvider services = new ServiceCollection().AddSingleton<TimeProvider>(time).AddBackpressureMetrics().BuildServiceProvider();
         var metrics = services.GetRequiredService<BackpressureMetrics>();
         IMeterFactory meters = services.GetRequiredService<IMeterFactory>();
         using var depth = new MetricCollector<long>(meters, BackpressureMeter.Name, "backpressure.queue.depth");
@@ -40,6 +42,9 @@ public sealed class QueueMetricsTests
         Assert.Equal(4, Assert.Single(enqueued.GetMeasurementSnapshot()).Value);
 
         firstObserved.Dispose();
+
+        // One collection's instruments share a snapshot of the queues that lasts 100 ms.
+        time.Advance(TimeSpan.FromMilliseconds(200));
         depth.Clear();
         enqueued.Clear();
         depth.RecordObservableInstruments();
