@@ -53,7 +53,14 @@ public static class BackpressureGrpcServerBuilderExtensions
                 static method => method, _ => new PressureGauge(new PressureGaugeOptions { PermitLimit = limit }, time));
         });
         services.TryAddSingleton<BackpressureInterceptor>();
-        services.Configure<GrpcServiceOptions>(o => o.Interceptors.Add<BackpressureInterceptor>());
+        services.Configure<GrpcServiceOptions>(o =>
+        {
+            // Once, however often this is called: a second interceptor would take a second permit for every call.
+            if (!o.Interceptors.Any(i => i.Type == typeof(BackpressureInterceptor)))
+            {
+                o.Interceptors.Add<BackpressureInterceptor>();
+            }
+        });
         return builder;
     }
 }

@@ -84,6 +84,19 @@ public sealed class GrpcEndpointTests
     }
 
     [Fact]
+    public void AddBackpressure_CalledTwice_PutsTheInterceptorInFrontOfEveryCallOnce()
+    {
+        var services = new ServiceCollection();
+        services.AddGrpc().AddBackpressure(o => o.MaxConcurrentCallsPerMethod = 5);
+        services.AddGrpc().AddBackpressure(o => o.MaxConcurrentCallsPerMethod = 5);
+        using ServiceProvider provider = services.BuildServiceProvider();
+
+        var grpc = provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<global::Grpc.AspNetCore.Server.GrpcServiceOptions>>().Value;
+
+        Assert.Single(grpc.Interceptors, i => i.Type == typeof(BackpressureInterceptor));
+    }
+
+    [Fact]
     public async Task ACallOverThePerMethodLimit_IsRefusedWithResourceExhaustedAndARetryPushback_AndTheLimitFreesWhenACallEnds()
     {
         await using var server = await RunningServer.StartAsync("--Backpressure:Grpc:MaxConcurrentCallsPerMethod=2");
