@@ -39,7 +39,9 @@ public sealed class BoundedPartitionedRateLimiter<TResource> : PartitionedRateLi
 {
     private const int EvictionCandidates = 32;
 
-    // Each retry follows an eviction that raced this caller; two in a row need a flood of new keys, three are not worth waiting for.
+    // Each retry follows an eviction that raced this caller (its partition was evicted between lookup and acquire,
+    // which a thread pre-empted at that point while others flood new keys can see again and again). After this many
+    // the caller is refused as at the bound, never handed the evicted limiter's ObjectDisposedException.
     private const int MaxAttempts = 3;
 
     private readonly Func<TResource, string> _partitionKey;
@@ -81,7 +83,10 @@ public sealed class BoundedPartitionedRateLimiter<TResource> : PartitionedRateLi
     /// <summary>Partitions that gave up their place to a new key since the limiter was created.</summary>
     public long EvictedPartitions => Interlocked.Read(ref _evicted);
 
-    /// <summary>Requests refused because the bound was reached and every partition drawn for eviction was busy.</summary>
+    /// <summary>
+    /// Requests refused because the bound was reached and every partition drawn for eviction was busy, or because
+    /// new keys evicted the caller's partition between its lookup and its acquire on every attempt.
+    /// </summary>
     public long RefusedAtBound => Interlocked.Read(ref _refusedAtBound);
 
     /// <summary>The statistics of the resource's partition, or null when it has none (nothing is created to answer).</summary>
@@ -117,15 +122,19 @@ public sealed class BoundedPartitionedRateLimiter<TResource> : PartitionedRateLi
             Partition? partition = Find(key);
             if (partition is null)
             {
-                return _boundReached;
+                return RefuseAtBound();
             }
 
             try
             {
                 return partition.Limiter.AttemptAcquire(permitCount);
             }
-            catch (ObjectDisposedException) when (attempt < MaxAttempts && partition.Evicted)
+            catch (ObjectDisposedException) when (partition.Evicted)
             {
+                if (attempt == MaxAttempts)
+                {
+                    return RefuseAtBound();
+                }
             }
         }
     }
@@ -141,15 +150,19 @@ public sealed class BoundedPartitionedRateLimiter<TResource> : PartitionedRateLi
             Partition? partition = Find(key);
             if (partition is null)
             {
-                return _boundReached;
+                return RefuseAtBound();
             }
 
             try
             {
                 return await partition.Limiter.AcquireAsync(permitCount, cancellationToken).ConfigureAwait(false);
             }
-            catch (ObjectDisposedException) when (attempt < MaxAttempts && partition.Evicted)
+            catch (ObjectDisposedException) when (partition.Evicted)
             {
+                if (attempt == MaxAttempts)
+                {
+                    return RefuseAtBound();
+                }
             }
         }
     }
@@ -227,7 +240,6 @@ public sealed class BoundedPartitionedRateLimiter<TResource> : PartitionedRateLi
                 slot = IdlestCandidateSlot();
                 if (slot < 0)
                 {
-                    Interlocked.Increment(ref _refusedAtBound);
                     return null;
                 }
 
@@ -244,6 +256,12 @@ public sealed class BoundedPartitionedRateLimiter<TResource> : PartitionedRateLi
 
         evicted?.Limiter.Dispose();
         return created;
+    }
+
+    private BoundReachedLease RefuseAtBound()
+    {
+        Interlocked.Increment(ref _refusedAtBound);
+        return _boundReached;
     }
 
     /// <summary>

@@ -175,4 +175,63 @@ public sealed class BoundedPartitionedRateLimiterTests
 
         Assert.Equal(64, limiter.PartitionCount);
     }
+
+    [Fact]
+    public async Task ACaller_WhosePartitionIsEvictedUnderItOnEveryAttempt_IsRefusedAsAtTheBound_NotThrownAt()
+    {
+        // Each partition of "victim" is evicted by a new key between the caller's lookup and its acquire, as
+        // happens to a thread pre-empted at that point while others flood new keys; done here on the caller's
+        // own thread, so the interleaving is certain.
+        BoundedPartitionedRateLimiter<string>? limiter = null;
+        int victims = 0;
+        limiter = new BoundedPartitionedRateLimiter<string>(
+            key => key,
+            key => key.StartsWith("victim", StringComparison.Ordinal)
+                ? new EvictedOnAcquire(() => limiter!.AttemptAcquire($"new-key-{Interlocked.Increment(ref victims)}").Dispose())
+                : new PressureGauge(new PressureGaugeOptions { PermitLimit = 1 }, _time),
+            new PartitionBoundOptions { MaxPartitions = 1 });
+        using (limiter)
+        {
+            using RateLimitLease lease = limiter.AttemptAcquire("victim");
+            using RateLimitLease asyncLease = await limiter.AcquireAsync("victim");
+
+            Assert.All([lease, asyncLease], refused =>
+            {
+                Assert.False(refused.IsAcquired);
+                Assert.True(refused.TryGetMetadata(LimiterMetadata.Unavailable, out _));
+                Assert.True(refused.TryGetMetadata(MetadataName.RetryAfter, out TimeSpan retryAfter));
+                Assert.Equal(TimeSpan.FromSeconds(1), retryAfter);
+            });
+            Assert.Equal(2, limiter.RefusedAtBound);
+            Assert.Equal(8, victims);
+        }
+    }
+
+    /// <summary>A limiter that, asked for a permit, first lets <c>evict</c> take its place, then answers as the disposed limiter it now is.</summary>
+    private sealed class EvictedOnAcquire(Action evict) : RateLimiter
+    {
+        private bool _disposed;
+
+        public override TimeSpan? IdleDuration => TimeSpan.Zero;
+
+        public override RateLimiterStatistics? GetStatistics() => null;
+
+        protected override RateLimitLease AttemptAcquireCore(int permitCount) => EvictThenThrow();
+
+        protected override ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(EvictThenThrow());
+
+        protected override void Dispose(bool disposing)
+        {
+            _disposed = true;
+            base.Dispose(disposing);
+        }
+
+        private RateLimitLease EvictThenThrow()
+        {
+            evict();
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            throw new InvalidOperationException("the partition was not evicted, so the test set-up is wrong");
+        }
+    }
 }
