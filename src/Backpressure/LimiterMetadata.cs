@@ -1,4 +1,5 @@
 using System.Threading.RateLimiting;
+using Backpressure.Admission;
 
 namespace Backpressure;
 
@@ -11,4 +12,10 @@ public static class LimiterMetadata
     /// <c>503 Service Unavailable</c> rather than <c>429</c>: the client did nothing wrong.
     /// </summary>
     public static MetadataName<string> Unavailable { get; } = MetadataName.Create<string>("BACKPRESSURE_UNAVAILABLE");
+
+    /// <summary>On a lease refused by a <see cref="WaitingRoom{TResource}"/>: the criticality of the request it shed.</summary>
+    public static MetadataName<Criticality> ShedCriticality { get; } = MetadataName.Create<Criticality>("BACKPRESSURE_SHED_CRITICALITY");
+
+    /// <summary>On a lease refused by a <see cref="WaitingRoom{TResource}"/>: why it was shed.</summary>
+    public static MetadataName<ShedReason> ShedReason { get; } = MetadataName.Create<ShedReason>("BACKPRESSURE_SHED_REASON");
 }

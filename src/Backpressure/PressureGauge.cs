@@ -89,6 +89,9 @@ public sealed class PressureGauge : RateLimiter
     /// </summary>
     public TimeSpan RetryAfter => _timeProvider.GetElapsedTime(0, EstimateRetryAfterTicks());
 
+    /// <summary>The mean time a permit is held, from sampled grants (the initial estimate until the first is timed).</summary>
+    public TimeSpan MeanHoldTime => _timeProvider.GetElapsedTime(0, MeanHoldTicks());
+
     /// <summary>
     /// How long the gauge has had nothing in flight, or null while it has. Measured from the last
     /// timed acquire or release, so it may read a few admissions early; a partitioned limiter

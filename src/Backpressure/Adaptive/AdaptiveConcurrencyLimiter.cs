@@ -102,10 +102,15 @@ public sealed class AdaptiveConcurrencyLimiter : RateLimiter
     /// <summary>
     /// Marks the work that holds <paramref name="lease"/> as failed or timed out, so that its sample
     /// reaches the algorithm as dropped (its latency is no measure of the service). Call it before the
-    /// lease is disposed; it does nothing for a lease of another limiter or one already returned.
+    /// lease is disposed (a lease handed out by a waiting room in front of this limiter counts as this limiter's); it does nothing for a lease of another limiter or one already returned.
     /// </summary>
     public static void MarkDropped(RateLimitLease lease)
     {
+        if (lease is Admission.AdmittedLease admitted)
+        {
+            lease = admitted.Inner;
+        }
+
         if (lease is GrantedLease granted)
         {
             granted.Dropped = true;
