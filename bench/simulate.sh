@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The adaptive-concurrency head-to-head on the deterministic simulation (bench/Backpressure.Simulation):
 # every algorithm through S1, S2, S5, S6 and S9, written into docs/benchmarks.md (section
-# adaptive-simulation), with the limit over time in S1 drawn as docs/adaptive-s1.png.
+# adaptive-simulation) and the shedding scenarios S3, S4 and S7 (section shedding-simulation), with the limit over time in S1 drawn as docs/adaptive-s1.png.
 # Usage: bench/simulate.sh [S5_MINUTES=10]   (about a minute on 2 cores; the results are the same on any machine)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,13 @@ dotnet run -c Release --project bench/Backpressure.Simulation -- --s5-minutes "$
   echo "![The limit over time in S1 for every adaptive algorithm, and the ideal limit](adaptive-s1.png)"
 } > "$work/section.md"
 bench/write-section.sh adaptive-simulation "$work/section.md"
+# Issue 17: who is shed and when (S3, S4, S7), with the waiting room in front of the same adaptive limit.
+dotnet run -c Release --project bench/Backpressure.Simulation -- --shedding > "$work/shedding.md"
+{
+  echo "Simulated with \`bench/simulate.sh $minutes\` (deterministic: the same figures on any machine)."
+  cat "$work/shedding.md"
+} > "$work/shedding-section.md"
+bench/write-section.sh shedding-simulation "$work/shedding-section.md"
 columns=$(head -1 "$work/s1.dat" | grep -o '"[^"]*"' | wc -l)
 {
   echo 'set terminal pngcairo size 1200,520 font "sans,11"'

@@ -1,4 +1,5 @@
 using Backpressure.Adaptive;
+using Backpressure.Admission;
 
 namespace Backpressure.Simulation;
 
@@ -10,6 +11,12 @@ namespace Backpressure.Simulation;
 /// <param name="CreateAlgorithm">Makes a fresh algorithm for a run, given the service's CPU use (0–1) for algorithms that read one; null for no limit.</param>
 public sealed record Contender(string Name, Func<Func<double>, ConcurrencyLimitAlgorithm>? CreateAlgorithm)
 {
+    /// <summary>A waiting room in front of the limit, with these options (fresh for each run); null for none.</summary>
+    public Func<WaitingRoomOptions>? Room { get; init; }
+
+    /// <summary>One limit (and room) per <see cref="Scenario.Classes"/> kind of request, as per-endpoint limits, instead of one for all.</summary>
+    public bool PerClass { get; init; }
+
     /// <summary>No limit at all: every request is admitted.</summary>
     public static Contender NoLimit { get; } = new("no limit", null);
 

@@ -16,6 +16,15 @@ public sealed record PhaseResult(
     double P99Milliseconds,
     double MeanLimit)
 {
+    /// <summary>The same figures for each kind of request (criticality or class), when the scenario has several.</summary>
+    public IReadOnlyDictionary<string, PhaseResult> Groups { get; init; } = new Dictionary<string, PhaseResult>();
+
+    /// <summary>Who was shed, in order and by cohort, when the scenario has a criticality mix; null otherwise.</summary>
+    public SheddingOrder? Shedding { get; init; }
+
+    /// <summary>Of the requests offered, the share completed within the SLO: what a user of this kind saw.</summary>
+    public double Availability => Offered == 0 ? 1 : WithinSlo / (double)Offered;
+
     /// <summary>Requests per second completed within the SLO.</summary>
     public double Goodput => WithinSlo / (Phase.End - Phase.Start);
 

@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using Backpressure.Simulation;
 
-// Usage: dotnet run -c Release --project bench/Backpressure.Simulation -- [--s5-minutes M] [--trace FILE]
+// Usage: dotnet run -c Release --project bench/Backpressure.Simulation -- [--s5-minutes M] [--trace FILE] | --shedding
 double s5Minutes = 10;
 string? trace = null;
+bool shedding = false;
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -16,16 +17,19 @@ for (int i = 0; i < args.Length; i++)
             }
 
             break;
+        case "--shedding":
+            shedding = true;
+            break;
         case "--trace" when i + 1 < args.Length:
             trace = args[++i];
             break;
         default:
-            Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: [--s5-minutes M] [--trace FILE]");
+            Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: [--s5-minutes M] [--trace FILE] | --shedding");
             return 2;
     }
 }
 
 var watch = Stopwatch.StartNew();
-Console.Write(HeadToHead.Run(s5Minutes, trace));
+Console.Write(shedding ? Shedding.Run() : HeadToHead.Run(s5Minutes, trace));
 Console.Error.WriteLine($"simulated in {watch.Elapsed.TotalSeconds:F0} s");
 return 0;

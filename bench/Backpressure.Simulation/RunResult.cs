@@ -3,6 +3,9 @@ namespace Backpressure.Simulation;
 /// <summary>What one contender did in one scenario: per phase, and the limit over time.</summary>
 public sealed record RunResult(Scenario Scenario, Contender Contender, IReadOnlyList<PhaseResult> Phases, IReadOnlyList<LimitPoint> Trace)
 {
+    /// <summary>The CoDel target the waiting room had in force at the end of the run; zero with no room.</summary>
+    public TimeSpan RoomTarget { get; init; }
+
     /// <summary>The phase of this name.</summary>
     public PhaseResult this[string phase] => Phases.Single(p => p.Phase.Name == phase);
 

@@ -1,3 +1,5 @@
+using Backpressure.Admission;
+
 namespace Backpressure.Simulation;
 
 /// <summary>
@@ -33,6 +35,24 @@ public sealed class Scenario
 
     /// <summary>A completed request counts toward goodput when it took at most this long.</summary>
     public required TimeSpan Slo { get; init; }
+
+    /// <summary>
+    /// The criticality mix of requests (shares summing to 1), each request's user drawn from <see cref="Users"/>
+    /// (its cohort); empty for requests that are all <see cref="Criticality.Normal"/> and reported together.
+    /// </summary>
+    public IReadOnlyList<(Criticality Criticality, double Share)> Mix { get; init; } = [];
+
+    /// <summary>
+    /// Kinds of request with costs of their own (shares summing to 1), reported apart; empty for one kind whose
+    /// costs are the service shape's.
+    /// </summary>
+    public IReadOnlyList<RequestClass> Classes { get; init; } = [];
+
+    /// <summary>How many distinct users send requests: the cohorts a waiting room sheds by.</summary>
+    public int Users { get; init; } = 10_000;
+
+    /// <summary>Whether requests carry their client timeout as a deadline (as gRPC's <c>grpc-timeout</c> does).</summary>
+    public bool SendDeadlines { get; init; }
 
     /// <summary>Seeds the arrival and service-time streams, which are the same for every contender.</summary>
     public int Seed { get; init; } = 1;

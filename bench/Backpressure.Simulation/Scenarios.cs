@@ -1,6 +1,8 @@
+using Backpressure.Admission;
+
 namespace Backpressure.Simulation;
 
-/// <summary>The adaptive-concurrency scenarios (issue 16), each deterministic for its seed.</summary>
+/// <summary>The adaptive-concurrency scenarios (issue 16) and the shedding scenarios (issue 17), each deterministic for its seed.</summary>
 public static class Scenarios
 {
     /// <summary>32 workers of 10 ms CPU and a 10 ms downstream call: 3200 requests/s, no-load latency 20 ms, ideal limit 64.</summary>
@@ -84,4 +86,75 @@ public static class Scenarios
             Slo = TimeSpan.FromMilliseconds(500),
         };
     }
+
+    /// <summary>S3: 60 % of capacity with bursts to three times that (180 %) for 200 ms every 2 s.</summary>
+    public static Scenario Bursts { get; } = new()
+    {
+        Name = "S3",
+        Description = "60 % of capacity, with bursts to 3x that (180 % of capacity) for 200 ms every 2 s",
+        Duration = 70,
+        OfferedRate = t => (t % 2 < 0.2 ? 3 : 1) * 0.6 * Base.Capacity,
+        Shapes = [(0, Base)],
+        Phases = [new("bursts", 10, 70)],
+        Slo = TimeSpan.FromMilliseconds(500),
+    };
+
+    /// <summary>S3 spike: 60 % of capacity, then ten times capacity for one second at t = 30 s.</summary>
+    public static Scenario Spike { get; } = new()
+    {
+        Name = "S3 spike",
+        Description = "60 % of capacity, then 10x capacity for 1 s at t = 30 s, then 60 % again",
+        Duration = 60,
+        OfferedRate = t => t is >= 30 and < 31 ? 10 * Base.Capacity : 0.6 * Base.Capacity,
+        Shapes = [(0, Base)],
+        Phases = [new("before", 10, 30), new("spike", 30, 31), new("after", 31, 60)],
+        Slo = TimeSpan.FromMilliseconds(500),
+    };
+
+    /// <summary>The criticality mix of S4: critical 20 %, normal 30 %, sheddable 30 %, batch 20 %.</summary>
+    public static IReadOnlyList<(Criticality Criticality, double Share)> S4Mix { get; } =
+        [(Criticality.Critical, 0.2), (Criticality.Normal, 0.3), (Criticality.Sheddable, 0.3), (Criticality.Batch, 0.2)];
+
+    /// <summary>S4: three times capacity, mixed criticalities from 10,000 users, each request carrying its client's deadline.</summary>
+    public static Scenario MixedPriorities { get; } = new()
+    {
+        Name = "S4",
+        Description = "3x capacity from 10,000 users: critical 20 %, normal 30 %, sheddable 30 %, batch 20 %; requests carry their 1 s deadline",
+        Duration = 70,
+        OfferedRate = _ => 3 * Base.Capacity,
+        Shapes = [(0, Base)],
+        Phases = [new("overload", 10, 70)],
+        Mix = S4Mix,
+        SendDeadlines = true,
+        Slo = TimeSpan.FromMilliseconds(500),
+    };
+
+    /// <summary>8 workers; a fast call is 1 ms of CPU; a slow one also waits 100 ms on a dependency that takes 8 calls at once (80/s).</summary>
+    public static ServiceShape MixedCostShape { get; } = new(8, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(100), DownstreamCap: 8);
+
+    /// <summary>The fast kind of S7: 95 % of calls, 1 ms of CPU.</summary>
+    public static RequestClass Fast { get; } = new("fast", 0.95, TimeSpan.FromMilliseconds(1), TimeSpan.Zero);
+
+    /// <summary>The slow kind of S7: 5 % of calls, 1 ms of CPU and 100 ms on the dependency.</summary>
+    public static RequestClass Slow { get; } = new("slow", 0.05, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(100));
+
+    /// <summary>S7: 5000 calls/s, 95 % fast and 5 % slow: the fast ones need 59 % of the CPU; the slow ones three times what their dependency takes.</summary>
+    public static Scenario MixedCost { get; } = MixedCostScenario("S7", [Fast, Slow], 5000);
+
+    /// <summary>S7's fast calls alone, at the same rate: what the fast class gets when nothing else is there.</summary>
+    public static Scenario MixedCostFastAlone { get; } = MixedCostScenario("S7 fast alone", [Fast with { Share = 1 }], 4750);
+
+    private static Scenario MixedCostScenario(string name, IReadOnlyList<RequestClass> classes, double rate) => new()
+    {
+        Name = name,
+        Description = classes.Count == 1
+            ? $"only the fast calls, {rate:F0}/s"
+            : $"{rate:F0} calls/s: 95 % take 1 ms of CPU, 5 % also wait 100 ms on a dependency of 8 connections (80/s), offered 3x that",
+        Duration = 70,
+        OfferedRate = _ => rate,
+        Shapes = [(0, MixedCostShape)],
+        Classes = classes,
+        Phases = [new("overload", 10, 70)],
+        Slo = TimeSpan.FromMilliseconds(500),
+    };
 }

@@ -1,13 +1,15 @@
 using System.Threading.RateLimiting;
 using Backpressure.Adaptive;
+using Backpressure.Admission;
 
 namespace Backpressure.Simulation;
 
 /// <summary>
 /// A discrete-event simulation of one contender in one scenario, on a <see cref="VirtualClock"/>:
 /// every run of the same scenario and contender gives the same numbers, and ten simulated minutes
-/// take about a second. The limiter is the real <see cref="AdaptiveConcurrencyLimiter"/>; only the
-/// service, the clients and the clock are simulated.
+/// take about a second. The limiter is the real <see cref="AdaptiveConcurrencyLimiter"/>, and the waiting
+/// room in front of it the real <see cref="WaitingRoom{TResource}"/> (its timers on the virtual clock, its
+/// waits continued on the simulation's thread); only the service, the clients and the clock are simulated.
 /// </summary>
 public sealed class Simulation
 {
@@ -23,6 +25,12 @@ public sealed class Simulation
     private readonly Random _arrivals;
     private readonly Random _costs;
     private readonly AdaptiveConcurrencyLimiter? _limiter;
+    private readonly AdaptiveConcurrencyLimiter?[] _limiters;
+    private readonly WaitingRoom<Request>?[] _rooms;
+    private readonly SimulationScheduler _scheduler = new();
+    private readonly Random _kinds;
+    private readonly int[] _userCohorts;
+    private readonly List<SheddingOrder.Decision>[] _decisions;
     private readonly PhaseCounters[] _phases;
     private readonly List<LimitPoint> _trace = [];
     private readonly long _timeoutTicks;
@@ -49,14 +57,26 @@ public sealed class Simulation
         _shape = scenario.Shapes[0].Shape;
         _timeoutTicks = scenario.ClientTimeout.Ticks;
         _sloTicks = scenario.Slo.Ticks;
+        _kinds = new Random(scenario.Seed * 104729);
         _phases = [.. scenario.Phases.Select(_ => new PhaseCounters())];
-        if (contender.CreateAlgorithm is { } create)
+        _decisions = [.. scenario.Phases.Select(_ => new List<SheddingOrder.Decision>())];
+        _userCohorts = [.. Enumerable.Range(0, scenario.Users).Select(user => AdmissionPriority.CohortOf($"user-{user}"))];
+        int limits = contender.PerClass ? Math.Max(1, scenario.Classes.Count) : 1;
+        _limiters = new AdaptiveConcurrencyLimiter?[limits];
+        _rooms = new WaitingRoom<Request>?[limits];
+        for (int i = 0; i < limits && contender.CreateAlgorithm is { } create; i++)
         {
-            _limiter = new AdaptiveConcurrencyLimiter(
+            _limiters[i] = new AdaptiveConcurrencyLimiter(
                 create(() => _cpuUsage),
                 new AdaptiveConcurrencyLimiterOptions { MaxSamplesPerSecond = int.MaxValue },
                 _clock);
+            if (contender.Room is { } room)
+            {
+                _rooms[i] = new WaitingRoom<Request>(_limiters[i]!, Describe, room(), _clock);
+            }
         }
+
+        _limiter = _limiters[0];
     }
 
     /// <summary>Runs a contender through a scenario.</summary>
@@ -78,15 +98,56 @@ public sealed class Simulation
         }
 
         ScheduleNextArrival(0);
-        while (_events.TryDequeue(out Event? next, out (long Time, long Order) key) && key.Time <= end)
+        while (true)
         {
+            long nextEvent = _events.TryPeek(out _, out (long Time, long Order) peeked) ? peeked.Time : long.MaxValue;
+            if (_clock.RunNextTimer(Math.Min(nextEvent, end)))
+            {
+                _scheduler.Drain();
+                continue;
+            }
+
+            if (nextEvent > end)
+            {
+                break;
+            }
+
+            _events.TryDequeue(out Event? next, out (long Time, long Order) key);
             _clock.Now = key.Time;
-            Handle(next);
+            Handle(next!);
+            _scheduler.Drain();
         }
 
-        _limiter?.Dispose();
-        return new RunResult(_scenario, _contender, [.. _scenario.Phases.Select((phase, i) => _phases[i].Result(phase, _scenario))], _trace);
+        TimeSpan roomTarget = _rooms[0]?.Target ?? TimeSpan.Zero;
+        for (int i = 0; i < _limiters.Length; i++)
+        {
+            if (_rooms[i] is { } room)
+            {
+                room.Dispose();
+            }
+            else
+            {
+                _limiters[i]?.Dispose();
+            }
+        }
+
+        _scheduler.Drain();
+        return new RunResult(
+            _scenario,
+            _contender,
+            [.. _scenario.Phases.Select((phase, i) => _phases[i].Result(phase, _scenario) with
+            {
+                Shedding = _scenario.Mix.Count == 0 ? null : SheddingOrder.From(_decisions[i]),
+            })],
+            _trace)
+        {
+            RoomTarget = roomTarget,
+        };
     }
+
+    private AdmissionRequest Describe(Request request) => new(
+        new AdmissionPriority(request.Criticality, request.Cohort),
+        _scenario.SendDeadlines ? TimeSpan.FromTicks(_timeoutTicks - (_clock.Now - request.Arrived)) : null);
 
     private void Handle(Event e)
     {
@@ -94,7 +155,7 @@ public sealed class Simulation
         {
             case EventKind.Arrival:
                 ScheduleNextArrival(_clock.Now);
-                var request = new Request(_clock.Now, LogNormal(_costs), LogNormal(_costs));
+                var request = NewRequest();
                 if (_clock.Now < _pausedUntil)
                 {
                     _heldDuringPause.Add(request);
@@ -132,38 +193,106 @@ public sealed class Simulation
         }
     }
 
+    private Request NewRequest()
+    {
+        var request = new Request(_clock.Now, LogNormal(_costs), LogNormal(_costs));
+        request.Cohort = _userCohorts[_kinds.Next(_userCohorts.Length)];
+        if (_scenario.Mix.Count != 0)
+        {
+            request.Criticality = _scenario.Mix[Pick(_scenario.Mix.Select(m => m.Share), _scenario.Mix.Count)].Criticality;
+            request.Group = request.Criticality.ToString().ToLowerInvariant();
+        }
+
+        if (_scenario.Classes.Count != 0)
+        {
+            request.Class = Pick(_scenario.Classes.Select(c => c.Share), _scenario.Classes.Count);
+            request.Group = _scenario.Classes[request.Class].Name;
+        }
+
+        return request;
+    }
+
+    private int Pick(IEnumerable<double> shares, int count)
+    {
+        double draw = _kinds.NextDouble(), sum = 0;
+        int index = 0;
+        foreach (double share in shares)
+        {
+            sum += share;
+            if (draw < sum)
+            {
+                return index;
+            }
+
+            index++;
+        }
+
+        return count - 1;
+    }
+
     private void Admit(Request request)
     {
-        PhaseCounters? phase = PhaseAt(request.Arrived);
-        if (phase is not null)
+        request.Phase = PhaseAt(request.Arrived);
+        Count(request, counters => counters.Offered++);
+        int limit = _contender.PerClass ? request.Class : 0;
+        if (_rooms[limit] is { } room)
         {
-            phase.Offered++;
-        }
-        RateLimitLease? lease = _limiter?.AttemptAcquire();
-        if (lease is { IsAcquired: false })
-        {
-            lease.Dispose();
-            if (phase is not null)
+            ValueTask<RateLimitLease> decision = room.AcquireAsync(request);
+            if (decision.IsCompleted)
             {
-                phase.Refused++;
-                if (_busyWorkers < _shape.Workers && _cpuQueue.Count == 0
-                    && (_shape.DownstreamCap == 0 || _downstreamInUse < _shape.DownstreamCap))
-                {
-                    phase.FalseRefusals++;
-                }
+                Decide(request, decision.Result);
+            }
+            else
+            {
+                decision.AsTask().ContinueWith(
+                    (done, state) => Decide((Request)state!, done.Result), request, CancellationToken.None, TaskContinuationOptions.None, _scheduler);
             }
 
             return;
         }
 
-        if (phase is not null)
+        Decide(request, _limiters[limit]?.AttemptAcquire());
+    }
+
+    private void Decide(Request request, RateLimitLease? lease)
+    {
+        PhaseCounters? phase = request.Phase;
+        if (phase is not null && _scenario.Mix.Count != 0)
         {
-            phase.Admitted++;
+            _decisions[Array.IndexOf(_phases, phase)].Add(new(_clock.Now, request.Criticality, request.Cohort, lease is not { IsAcquired: false }));
         }
+
+        if (lease is { IsAcquired: false })
+        {
+            lease.Dispose();
+            Count(request, counters => counters.Refused++);
+            if (phase is not null && _busyWorkers < _shape.Workers && _cpuQueue.Count == 0
+                && (_shape.DownstreamCap == 0 || _downstreamInUse < _shape.DownstreamCap))
+            {
+                Count(request, counters => counters.FalseRefusals++);
+            }
+
+            return;
+        }
+
+        Count(request, counters => counters.Admitted++);
         request.Lease = lease;
         _inFlight++;
         _cpuQueue.Enqueue(request);
         StartWork();
+    }
+
+    /// <summary>Counts in the request's phase (the one it arrived in) and in its group's figures there.</summary>
+    private static void Count(Request request, Action<PhaseCounters> count)
+    {
+        if (request.Phase is { } phase)
+        {
+            count(phase);
+            if (request.Group is { } group)
+            {
+                count(phase.Group(group));
+            }
+        }
     }
 
     private void StartWork()
@@ -182,7 +311,7 @@ public sealed class Simulation
             }
 
             SetBusy(_busyWorkers + 1);
-            Schedule(_clock.Now + (long)(_shape.CpuTime.Ticks * next.CpuFactor), EventKind.CpuDone, next);
+            Schedule(_clock.Now + (long)(CpuTimeOf(next).Ticks * next.CpuFactor), EventKind.CpuDone, next);
         }
 
         while ((_shape.DownstreamCap == 0 || _downstreamInUse < _shape.DownstreamCap) && _downstreamQueue.TryDequeue(out Request? next))
@@ -197,6 +326,10 @@ public sealed class Simulation
         if (GaveUp(request))
         {
             Finish(request, abandoned: true);
+        }
+        else if (DownstreamTimeOf(request) == TimeSpan.Zero)
+        {
+            Finish(request, abandoned: false);
         }
         else if (_shape.DownstreamCap == 0 || _downstreamInUse < _shape.DownstreamCap)
         {
@@ -219,7 +352,7 @@ public sealed class Simulation
         }
 
         _downstreamInUse++;
-        long done = _clock.Now + (long)(_shape.DownstreamTime.Ticks * request.DownstreamFactor);
+        long done = _clock.Now + (long)(DownstreamTimeOf(request).Ticks * request.DownstreamFactor);
         long giveUp = request.Arrived + _timeoutTicks;
         request.AbandonsDownstream = done > giveUp;
         Schedule(Math.Min(done, Math.Max(giveUp, _clock.Now)), EventKind.DownstreamDone, request);
@@ -247,20 +380,29 @@ public sealed class Simulation
             return;
         }
 
-        if (abandoned)
-        {
-            phase.Abandoned++;
-            return;
-        }
-
+        PhaseCounters? group = request.Group is { } name ? phase.Group(name) : null;
         long latency = _clock.Now - request.Arrived;
-        phase.Completed++;
-        phase.Latencies.Add((float)(latency / (double)TimeSpan.TicksPerMillisecond));
-        if (latency <= _sloTicks)
+        foreach (PhaseCounters counters in group is null ? [phase] : new[] { phase, group })
         {
-            phase.WithinSlo++;
+            if (abandoned)
+            {
+                counters.Abandoned++;
+                continue;
+            }
+
+            counters.Completed++;
+            counters.Latencies.Add((float)(latency / (double)TimeSpan.TicksPerMillisecond));
+            if (latency <= _sloTicks)
+            {
+                counters.WithinSlo++;
+            }
         }
     }
+
+    private TimeSpan CpuTimeOf(Request request) => _scenario.Classes.Count == 0 ? _shape.CpuTime : _scenario.Classes[request.Class].CpuTime;
+
+    private TimeSpan DownstreamTimeOf(Request request) =>
+        _scenario.Classes.Count == 0 ? _shape.DownstreamTime : _scenario.Classes[request.Class].DownstreamTime;
 
     private bool GaveUp(Request request) => _clock.Now - request.Arrived > _timeoutTicks;
 
@@ -399,6 +541,16 @@ public sealed class Simulation
 
         public RateLimitLease? Lease { get; set; }
 
+        public Criticality Criticality { get; set; } = Criticality.Normal;
+
+        public int Cohort { get; set; }
+
+        public int Class { get; set; }
+
+        public string? Group { get; set; }
+
+        public PhaseCounters? Phase { get; set; }
+
         public bool AbandonsDownstream { get; set; }
     }
 
@@ -423,6 +575,19 @@ public sealed class Simulation
 
         public List<float> Latencies { get; } = [];
 
+        public SortedDictionary<string, PhaseCounters> Groups { get; } = new(StringComparer.Ordinal);
+
+        public PhaseCounters Group(string name)
+        {
+            if (!Groups.TryGetValue(name, out PhaseCounters? group))
+            {
+                group = new PhaseCounters();
+                Groups[name] = group;
+            }
+
+            return group;
+        }
+
         public void NoteLimit(int limit)
         {
             _limitSum += limit;
@@ -435,7 +600,10 @@ public sealed class Simulation
             ServiceShape shape = scenario.ShapeAt(phase.Start);
             return new PhaseResult(
                 phase, shape.IdealLimit, shape.Capacity, Offered, Admitted, Refused, FalseRefusals, Completed, WithinSlo, Abandoned,
-                Percentile(0.50), Percentile(0.99), _limitCount == 0 ? 0 : _limitSum / _limitCount);
+                Percentile(0.50), Percentile(0.99), _limitCount == 0 ? 0 : _limitSum / _limitCount)
+            {
+                Groups = Groups.ToDictionary(g => g.Key, g => g.Value.Result(phase, scenario), StringComparer.Ordinal),
+            };
         }
 
         private double Percentile(double p) =>

@@ -34,6 +34,7 @@ internal sealed class AdmissionQueue : IDisposable
     private const int Reasons = 6;
     private static readonly TimeSpan s_minimumTarget = TimeSpan.FromMilliseconds(5);
     private static readonly TimeSpan s_minimumInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan s_maximumInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan s_minimumRetry = TimeSpan.FromMilliseconds(1);
     private static readonly TimeSpan s_unknownRetryAfter = TimeSpan.FromSeconds(1);
 
@@ -85,7 +86,7 @@ internal sealed class AdmissionQueue : IDisposable
 
         _lastEmpty = time.GetTimestamp();
         RefreshTimes();
-        _tick = time.CreateTimer(static state => ((AdmissionQueue)state!).Tick(), this, Interval, Interval);
+        _tick = time.CreateTimer(static state => ((AdmissionQueue)state!).Tick(), this, TickPeriod, TickPeriod);
     }
 
     public RateLimiter Limiter => _limiter;
@@ -297,6 +298,7 @@ internal sealed class AdmissionQueue : IDisposable
 
     private ValueTask<RateLimitLease> Enqueue(AdmissionRequest request, int level, int permitCount, CancellationToken cancellationToken)
     {
+        RefreshTimes();
         long now = _time.GetTimestamp();
         TimeSpan wait = _options.MaxWait;
         if (request.Deadline is { } deadline)
@@ -370,6 +372,12 @@ internal sealed class AdmissionQueue : IDisposable
 
         return null;
     }
+
+    /// <summary>
+    /// How often the threshold moves: every interval, but at least every 100 ms, so that its steps come faster than
+    /// a second and the cohorts shed over any second are the same ones.
+    /// </summary>
+    private TimeSpan TickPeriod => Min(Interval, s_minimumInterval);
 
     private TimeSpan SloughAfter => TimeSpan.FromTicks(2 * Volatile.Read(ref _targetTicks));
 
@@ -490,7 +498,7 @@ internal sealed class AdmissionQueue : IDisposable
             return;
         }
 
-        TimeSpan interval = Interval;
+        TimeSpan period = TickPeriod;
         long granted = 0, roomSheds = 0;
         for (int level = 0; level < Levels; level++)
         {
@@ -525,9 +533,9 @@ internal sealed class AdmissionQueue : IDisposable
         }
 
         RefreshTimes();
-        if (Interval != interval)
+        if (TickPeriod != period)
         {
-            _tick.Change(Interval, Interval);
+            _tick.Change(TickPeriod, TickPeriod);
         }
 
         if (Volatile.Read(ref _queued) != 0)
@@ -537,11 +545,12 @@ internal sealed class AdmissionQueue : IDisposable
         }
     }
 
+    /// <summary>Reads the limiter's service time and derives the defaults scaled to it; cheap, so done at each tick and each wait.</summary>
     private void RefreshTimes()
     {
         TimeSpan service = _serviceTime?.Invoke() ?? TimeSpan.Zero;
-        TimeSpan target = _options.Target ?? Max(s_minimumTarget, service * 5);
-        TimeSpan interval = _options.Interval ?? Max(s_minimumInterval, target * 20);
+        TimeSpan target = _options.Target ?? Min(Max(s_minimumTarget, service), _options.MaxWait / 2);
+        TimeSpan interval = _options.Interval ?? Min(Max(s_minimumInterval, target * 20), s_maximumInterval);
         Volatile.Write(ref _serviceTicks, service.Ticks);
         Volatile.Write(ref _targetTicks, target.Ticks);
         Volatile.Write(ref _intervalTicks, interval.Ticks);

@@ -19,7 +19,7 @@ namespace Backpressure.Admission;
 /// doubles with each calm interval, so a threshold cut deep by a spike comes back within a second of its end
 /// however little then arrives (a 1 % rise of a trickle would take minutes), while the short calm spells of a
 /// steady overload move it by a rank or two. And the histogram is smoothed over intervals (each new interval
-/// weighs a half), so the cut between cohorts does not jitter with the noise of one interval's arrivals:
+/// weighs a quarter, and so does the count granted), so the cut between cohorts does not jitter with the noise of one interval's arrivals:
 /// the same cohorts stay shed. Critical requests are never below the threshold.
 /// </para>
 /// </remarks>
@@ -34,10 +34,11 @@ internal sealed class AdmissionThreshold
     /// <summary>The least threshold: every critical rank is admitted.</summary>
     public const int Floor = AdmissionPriority.CohortCount - 1;
 
-    private const double NewIntervalWeight = 0.5;
+    private const double NewIntervalWeight = 0.25;
 
     private readonly double[] _arrivals = new double[AdmissionPriority.RankCount];
     private int _calmIntervals;
+    private double _granted = -1;
 
     /// <summary>The lowest-priority rank admitted: requests that rank after it are shed.</summary>
     public int Rank { get; private set; } = AdmissionPriority.RankCount - 1;
@@ -75,8 +76,9 @@ internal sealed class AdmissionThreshold
             return Rank;
         }
 
+        _granted = _granted < 0 ? granted : (_granted * (1 - NewIntervalWeight)) + (granted * NewIntervalWeight);
         double admit = overloaded
-            ? Math.Min(through, granted) * (1 - StepDown)
+            ? Math.Min(through, _granted) * (1 - StepDown)
             : (through * (1 + StepUp)) + 1;
         if (admit >= total)
         {

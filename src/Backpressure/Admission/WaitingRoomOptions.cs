@@ -15,15 +15,17 @@ public sealed class WaitingRoomOptions
     /// <summary>
     /// CoDel's target: the queueing delay a standing queue may keep. While the queue has not been empty for
     /// <see cref="Interval"/>, the newest waiter is served first and a waiter that has waited more than twice
-    /// this is shed. Null (the default): 5 ms or five times the limiter's mean service time, whichever is
-    /// longer (Meta runs 5 ms on services of about a millisecond); otherwise more than 0 and at most 10 minutes.
+    /// this is shed. Null (the default): the limiter's mean service time (a waiter in a standing queue at most
+    /// about triples its latency), at least 5 ms (Meta's target for services of about a millisecond) and at
+    /// most half of <see cref="MaxWait"/>; otherwise more than 0 and at most 10 minutes. Raise it for an endpoint
+    /// that must absorb bursts longer than the interval without refusals.
     /// </summary>
     public TimeSpan? Target { get; set; }
 
     /// <summary>
     /// CoDel's interval: how long the queue must stay non-empty to count as standing, and how often the
-    /// priority threshold moves. Null (the default): 100 ms or twenty times <see cref="Target"/>, whichever
-    /// is longer (Meta's ratio); otherwise at least 1 ms and at most 10 minutes.
+    /// priority threshold moves (at least every 100 ms). Null (the default): twenty times <see cref="Target"/> (Meta's ratio), at least
+    /// 100 ms and at most 1 s; otherwise at least 1 ms and at most 10 minutes.
     /// </summary>
     public TimeSpan? Interval { get; set; }
 
