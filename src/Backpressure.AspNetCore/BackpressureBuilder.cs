@@ -1,5 +1,7 @@
 using System.Threading.RateLimiting;
 using Backpressure.Adaptive;
+using Backpressure.Admission;
+using Backpressure.AspNetCore.Admission;
 using Backpressure.Partitioning;
 using Backpressure.RateLimiting;
 using Microsoft.AspNetCore.Http;
@@ -124,6 +126,33 @@ public sealed class BackpressureBuilder
         return AddAdaptiveConcurrency(name, options => options.Bind(configuration));
     }
 
+    /// <summary>
+    /// Registers a waiting room in front of the limiter of the shared-limit policy <paramref name="limiterPolicy"/>
+    /// (a gauge, an adaptive limit, any <see cref="AddLimiter"/>): requests that find it full wait, bounded by time
+    /// (CoDel, adaptive LIFO), the more critical first, and under sustained overload the least critical are refused
+    /// at once. A refusal also says, in <c>Backpressure-Shed</c>, which criticality was shed and why. Give endpoints a
+    /// criticality with <c>WithCriticality</c>; options are bound from <paramref name="configuration"/> (for example
+    /// <c>Backpressure:WaitingRooms:NAME</c>).
+    /// </summary>
+    /// <param name="name">The name endpoints refer to.</param>
+    /// <param name="limiterPolicy">The policy registered with a shared limiter whose permits the room hands out; endpoints are best put behind the room only, so that every returned permit admits a waiter.</param>
+    /// <param name="configuration">The section holding <see cref="WaitingRoomPolicyOptions"/>.</param>
+    public BackpressureBuilder AddWaitingRoom(string name, string limiterPolicy, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return AddWaitingRoom(name, limiterPolicy, options => options.Bind(configuration));
+    }
+
+    /// <summary>Registers a waiting room in front of the limiter of the policy <paramref name="limiterPolicy"/>, its options set in code.</summary>
+    /// <param name="name">The name endpoints refer to.</param>
+    /// <param name="limiterPolicy">The policy registered with a shared limiter whose permits the room hands out.</param>
+    /// <param name="configure">Sets the options.</param>
+    public BackpressureBuilder AddWaitingRoom(string name, string limiterPolicy, Action<WaitingRoomPolicyOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        return AddWaitingRoom(name, limiterPolicy, options => options.Configure(configure));
+    }
+
     /// <summary>A fixed-window rate limit per partition: <c>PermitLimit</c> per <c>Window</c>. Options (and <see cref="PartitionedPolicyOptions.MaxPartitions"/>) are bound from <paramref name="configuration"/>.</summary>
     /// <param name="name">The name endpoints refer to.</param>
     /// <param name="configuration">The section holding <see cref="FixedWindowLimiterOptions"/>.</param>
@@ -191,6 +220,29 @@ public sealed class BackpressureBuilder
             return limiter;
         });
         return AddLimiter(name, sp => sp.GetRequiredKeyedService<AdaptiveConcurrencyLimiter>(name));
+    }
+
+    private BackpressureBuilder AddWaitingRoom(string name, string limiterPolicy, Action<OptionsBuilder<WaitingRoomPolicyOptions>> configure)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentException.ThrowIfNullOrWhiteSpace(limiterPolicy);
+        Services.AddSingleton<IValidateOptions<WaitingRoomPolicyOptions>>(
+            new OptionsValidator<WaitingRoomPolicyOptions>("Waiting room", name, static o => o.Validate()));
+        configure(Services.AddOptions<WaitingRoomPolicyOptions>(name).ValidateOnStart());
+        return AddPolicy(name, sp =>
+        {
+            WaitingRoomPolicyOptions options = sp.GetRequiredService<IOptionsMonitor<WaitingRoomPolicyOptions>>().Get(name);
+            RateLimiter limiter = sp.GetKeyedService<RateLimiter>(limiterPolicy)
+                ?? throw new InvalidOperationException(
+                    $"The waiting room '{name}' stands in front of the policy '{limiterPolicy}', which is not registered with a shared limiter " +
+                    "(AddPressureGauge, AddAdaptiveConcurrency or AddLimiter).");
+            var admission = new HttpAdmission(options);
+
+            // The room and the limiter's own policy both dispose the limiter when the host stops; disposing twice is harmless.
+            var room = new WaitingRoom<HttpContext>(limiter, admission.Describe, options.Room, sp.GetRequiredService<TimeProvider>());
+            sp.GetRequiredService<BackpressureMetrics>().Observe(name, room);
+            return new BackpressurePolicy(name, room, RefusalAnswer.PlainText) { Malformed = admission.Malformed };
+        });
     }
 
     private BackpressureBuilder AddRateLimit<TOptions>(

@@ -20,6 +20,7 @@ public sealed class BackpressureMetrics
     private readonly ConcurrentDictionary<string, Func<(int InFlight, int Limit)>> _gauges = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Func<int>> _partitions = new(StringComparer.Ordinal);
     private readonly QueueMeasurements _queues;
+    private readonly ConcurrentDictionary<string, Admission.WaitingRoomMeasurements> _rooms = new(StringComparer.Ordinal);
 
     /// <summary>Creates the instruments on the factory's <c>Backpressure</c> meter.</summary>
     /// <param name="meterFactory">Creates the meter.</param>
@@ -41,6 +42,14 @@ public sealed class BackpressureMetrics
         Meter.CreateObservableUpDownCounter("backpressure.permits.in_flight", ObserveInFlight, "{permit}", "Permits a pressure gauge or adaptive limit has handed out and not yet had back.");
         Meter.CreateObservableUpDownCounter("backpressure.partitions", ObservePartitions, "{partition}", "Partitions (clients, users, keys) a per-client policy holds now; never more than its MaxPartitions.");
         Meter.CreateObservableUpDownCounter("backpressure.permits.limit", ObserveLimits, "{permit}", "A pressure gauge's or adaptive limit's most permits in flight now (an adaptive limit moves).");
+        Meter.CreateObservableCounter(
+            "backpressure.admission.requests", () => _rooms.Values.SelectMany(r => r.Decisions()), "{request}",
+            "Requests a waiting room decided, by criticality and outcome (admitted or shed) and, when shed, why.");
+        Meter.CreateObservableUpDownCounter(
+            "backpressure.admission.waiting", () => _rooms.Values.Select(r => r.Waiting()), "{request}", "Requests waiting in a waiting room now.");
+        Meter.CreateObservableGauge(
+            "backpressure.admission.threshold", () => _rooms.Values.Select(r => r.Threshold()), "{rank}",
+            "The least important priority a waiting room admits now, as a rank from 0 (critical, first cohort) to 511 (batch, last cohort): 511 sheds nothing by priority.");
     }
 
     /// <summary>The clock durations are measured on.</summary>
@@ -68,6 +77,16 @@ public sealed class BackpressureMetrics
     {
         ArgumentNullException.ThrowIfNull(limiter);
         _partitions[name] = () => limiter.PartitionCount;
+    }
+
+    /// <summary>
+    /// Reports <paramref name="room"/>'s decisions per criticality, its queue and its admission threshold under the tag
+    /// <c>backpressure.policy=<paramref name="name"/></c>, on the <c>backpressure.admission.*</c> instruments.
+    /// </summary>
+    public void Observe<TResource>(string name, Backpressure.Admission.WaitingRoom<TResource> room)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        _rooms[name] = new Admission.WaitingRoomMeasurements(name, room.GetShedCount, c => room.GetCounts(c).Admitted, () => room.QueuedCount, () => room.Threshold.Rank);
     }
 
     /// <summary>

@@ -45,6 +45,9 @@ public sealed class BackpressurePolicy : IDisposable, IAsyncDisposable
     /// </summary>
     internal RequestPartitioner? Partitioner { get; init; }
 
+    /// <summary>Says why a request cannot be decided as sent (answered 400 before any permit is asked for), or null; null for none to check.</summary>
+    internal Func<HttpContext, string?>? Malformed { get; init; }
+
     /// <summary>The <c>RateLimit-Policy</c> header value, or null when the policy has no quota to describe.</summary>
     internal string? PolicyHeader { get; }
 

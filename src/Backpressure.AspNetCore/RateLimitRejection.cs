@@ -58,6 +58,30 @@ internal static class RateLimitRejection
             .ExecuteAsync(context);
     }
 
+    /// <summary>The response header that says which criticality a waiting room shed, and why.</summary>
+    public const string ShedHeader = "Backpressure-Shed";
+
+    /// <summary>
+    /// On a refusal by a waiting room: <c>Backpressure-Shed: sheddable; reason=priority</c>, the level shed and why
+    /// (a client or gateway can tell "my priority was shed" from "the service is full").
+    /// </summary>
+    public static void WriteShedHeader(HttpContext context, RateLimitLease lease)
+    {
+        if (lease.TryGetMetadata(LimiterMetadata.ShedCriticality, out Backpressure.Admission.Criticality criticality)
+            && lease.TryGetMetadata(LimiterMetadata.ShedReason, out Backpressure.Admission.ShedReason reason))
+        {
+            context.Response.Headers[ShedHeader] = $"{Names.Criticality(criticality)}; reason={Names.Reason(reason)}";
+        }
+    }
+
+    /// <summary>A request the policy cannot decide as sent: 400 with the reason, before any permit is asked for.</summary>
+    public static Task WriteBadRequestAsync(HttpContext context, string reason)
+    {
+        context.Response.StatusCode = StatusCodes.Status400BadRequest;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync(reason, context.RequestAborted);
+    }
+
     /// <summary>Sets the status and <c>Retry-After</c>; returns the seconds sent, or null when the lease had none.</summary>
     private static long? Start(HttpContext context, RateLimitLease lease, string? unavailable)
     {

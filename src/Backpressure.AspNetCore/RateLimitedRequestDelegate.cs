@@ -37,6 +37,13 @@ internal static class RateLimitedRequestDelegate
             };
         }
 
+        if (policy.Malformed is { } malformed)
+        {
+            return context => malformed(context) is { } reason
+                ? RateLimitRejection.WriteBadRequestAsync(context, reason)
+                : Decide(next, context, policy, policy.Limiter.AcquireAsync(context, 1, context.RequestAborted), measured);
+        }
+
         return context => Decide(next, context, policy, policy.Limiter.AcquireAsync(context, 1, context.RequestAborted), measured);
     }
 
@@ -80,6 +87,7 @@ internal static class RateLimitedRequestDelegate
             {
                 string? unavailable = RateLimitRejection.Unavailable(lease);
                 measured?.Refused(unavailable is not null);
+                RateLimitRejection.WriteShedHeader(context, lease);
                 return policy.Answer == RefusalAnswer.PlainText
                     ? RateLimitRejection.WritePlainTextAsync(context, lease, unavailable)
                     : RateLimitRejection.WriteProblemAsync(context, policy, lease, unavailable);

@@ -1,4 +1,6 @@
+using Backpressure.Admission;
 using Backpressure.AspNetCore;
+using Backpressure.AspNetCore.Admission;
 using Backpressure.Grpc;
 using Backpressure.Redis;
 using Backpressure.Server.Alerts;
@@ -38,6 +40,16 @@ public static class ServerApplication
     {
         /// <summary>Guards <c>/adaptive</c>: the seed work behind a limit that finds the service's capacity by itself.</summary>
         public const string Seed = "adaptive";
+
+        /// <summary>The limit behind the waiting room of <c>/prioritized</c> (its own, so that every permit of it is returned through the room).</summary>
+        public const string Prioritized = "prioritized-limit";
+    }
+
+    /// <summary>Waiting rooms, each configured under <c>Backpressure:WaitingRooms:NAME</c>.</summary>
+    public static class WaitingRooms
+    {
+        /// <summary>Guards <c>/prioritized</c>: the seed work behind an adaptive limit, shed by criticality when it must.</summary>
+        public const string Prioritized = "prioritized";
     }
 
     /// <summary>Per-client rate-limit policies, each configured under <c>Backpressure:RateLimits:NAME</c> and served at <c>/limited/NAME</c>.</summary>
@@ -179,6 +191,8 @@ public static class ServerApplication
             }
 
             bp.AddAdaptiveConcurrency(Adaptive.Seed, configuration.GetSection($"Backpressure:Adaptive:{Adaptive.Seed}"));
+            bp.AddAdaptiveConcurrency(Adaptive.Prioritized, configuration.GetSection($"Backpressure:Adaptive:{Adaptive.Seed}"));
+            bp.AddWaitingRoom(WaitingRooms.Prioritized, Adaptive.Prioritized, configuration.GetSection($"Backpressure:WaitingRooms:{WaitingRooms.Prioritized}"));
             bp.AddFixedWindow(RateLimits.FixedWindow, limits.GetSection(RateLimits.FixedWindow), partitioning);
             bp.AddSlidingWindow(RateLimits.SlidingWindow, limits.GetSection(RateLimits.SlidingWindow), partitioning);
             bp.AddTokenBucket(RateLimits.TokenBucket, limits.GetSection(RateLimits.TokenBucket), partitioning);
@@ -216,6 +230,16 @@ public static class ServerApplication
             .RequireBackpressure(Gauges.Backpressure);
         app.MapGet("/adaptive", async (SeedWork work, CancellationToken ct) => Done(await work.RunAsync(ct)))
             .RequireBackpressure(Adaptive.Seed);
+        // The seed work shed by criticality: the X-Criticality header (set by a trusted gateway, or by bp load --mix),
+        // else the endpoint's. The two fixed-criticality paths show endpoint metadata.
+        app.MapGet("/prioritized", async (SeedWork work, CancellationToken ct) => Done(await work.RunAsync(ct)))
+            .RequireBackpressure(WaitingRooms.Prioritized);
+        app.MapGet("/prioritized/critical", async (SeedWork work, CancellationToken ct) => Done(await work.RunAsync(ct)))
+            .WithCriticality(Criticality.Critical)
+            .RequireBackpressure(WaitingRooms.Prioritized);
+        app.MapGet("/prioritized/batch", async (SeedWork work, CancellationToken ct) => Done(await work.RunAsync(ct)))
+            .WithCriticality(Criticality.Batch)
+            .RequireBackpressure(WaitingRooms.Prioritized);
         app.MapGet("/aspnet-concurrency", async (SeedWork work, CancellationToken ct) => Done(await work.RunAsync(ct)))
             .RequireRateLimiting(AspNetSeedPolicy);
         app.MapGet("/request", async (IOptions<SeedRequestOptions> options, TimeProvider time, CancellationToken ct) =>
@@ -258,7 +282,8 @@ public static class ServerApplication
         SeedWorkOptions work = services.GetRequiredService<IOptions<SeedWorkOptions>>().Value;
         string gauges = string.Join(", ", AllGauges
             .Select(name => $"{name}={services.GetRequiredKeyedService<PressureGauge>(name).PermitLimit}")
-            .Append($"{Adaptive.Seed}=adaptive from {services.GetRequiredKeyedService<Backpressure.Adaptive.AdaptiveConcurrencyLimiter>(Adaptive.Seed).Limit}"));
+            .Append($"{Adaptive.Seed}=adaptive from {services.GetRequiredKeyedService<Backpressure.Adaptive.AdaptiveConcurrencyLimiter>(Adaptive.Seed).Limit}")
+            .Append($"{WaitingRooms.Prioritized}=waiting room in front of an adaptive limit"));
         var addresses = services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
         Uri grpc = services.GetRequiredService<Listeners>().GrpcAddress;
         string urls = string.Join(' ', (addresses ?? []).Where(a => new Uri(a) != grpc));

@@ -5,14 +5,15 @@ using Backpressure.Server.WebSockets;
 
 namespace Backpressure.Server;
 
-/// <summary>The body of <c>GET /stats</c>: the seed work, every gauge, the WebSocket sessions, the gRPC calls, recent latency per policy, and the process's memory.</summary>
+/// <summary>The body of <c>GET /stats</c>: the seed work, every gauge, the WebSocket sessions, the gRPC calls, recent latency per policy, the process's memory, and the waiting rooms.</summary>
 public sealed record ServerStatistics(
     SeedWorkStatistics SeedWork,
     IReadOnlyDictionary<string, GaugeSnapshot> Gauges,
     WebSocketStatistics WebSockets,
     GrpcStatistics Grpc,
     IReadOnlyDictionary<string, LatencySnapshot> Latency,
-    MemorySnapshot Memory)
+    MemorySnapshot Memory,
+    IReadOnlyDictionary<string, WaitingRoomSnapshot> WaitingRooms)
 {
     internal static ServerStatistics Capture(IServiceProvider services, IEnumerable<string> gaugeNames)
     {
@@ -29,6 +30,11 @@ public sealed record ServerStatistics(
             services.GetRequiredService<WebSocketSessions>().GetStatistics(),
             services.GetRequiredService<GrpcStreams>().GetStatistics(),
             services.GetRequiredService<RecentLatencies>().GetSnapshot(),
-            new MemorySnapshot(process.WorkingSet64, process.PeakWorkingSet64, gc.HeapSizeBytes, gc.TotalCommittedBytes, gc.TotalAvailableMemoryBytes));
+            new MemorySnapshot(process.WorkingSet64, process.PeakWorkingSet64, gc.HeapSizeBytes, gc.TotalCommittedBytes, gc.TotalAvailableMemoryBytes),
+            new Dictionary<string, WaitingRoomSnapshot>
+            {
+                [ServerApplication.WaitingRooms.Prioritized] = WaitingRoomSnapshot.From(
+                    services.GetRequiredKeyedService<Backpressure.AspNetCore.BackpressurePolicy>(ServerApplication.WaitingRooms.Prioritized)),
+            });
     }
 }

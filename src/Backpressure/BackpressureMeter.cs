@@ -24,4 +24,10 @@ public static class BackpressureMeter
 
     /// <summary>Which kind of queue: for example <c>websocket.feed</c>.</summary>
     public const string QueueTag = "backpressure.queue";
+
+    /// <summary>The tag naming a request's criticality (<c>critical</c>, <c>normal</c>, <c>sheddable</c>, <c>batch</c>).</summary>
+    public const string CriticalityTag = "backpressure.criticality";
+
+    /// <summary>The tag naming why a waiting room shed a request (<c>priority</c>, <c>waited_too_long</c>, ...).</summary>
+    public const string ShedReasonTag = "backpressure.shed_reason";
 }
