@@ -16,7 +16,8 @@
 #     neither has an open-loop mode), so bp's counting and timing are checked against theirs.
 # The server always runs on core 0 and the load generator on core 1.
 # Usage: bench/overload.sh [SECONDS=15] [ROUNDS=5] [WARMUP=10]
-# PARTS="overhead overload adaptive crosscheck" (the default) chooses which parts run.
+# PARTS="overhead overload adaptive crosscheck" (the default) chooses which parts run; PARTS=priorities runs
+# the mixed-priority row of issue 17 (not in the default set).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/common.sh
@@ -277,6 +278,34 @@ crosscheck() {
 }
 
 echo "capacity: $limit / ${service_ms} ms = $capacity calls/s" >&2
+# Issue 17: /prioritized (a waiting room in front of an adaptive limit) at 3x the nominal capacity with
+# bp load --mix critical=20,normal=30,sheddable=30,batch=20 from 1000 users; one row per priority.
+priorities() {
+  local rate mix="critical=20,normal=30,sheddable=30,batch=20"
+  rate=$(awk -v c="$capacity" 'BEGIN {printf "%.2f", 3 * c}')
+  start_server
+  echo "priorities: /prioritized at 3x = $rate/s" >&2
+  taskset -c 1 dotnet "$bin/bp.dll" load "$url/prioritized" --rate "$rate" --warmup "${warmup}s" -z "${seconds}s" \
+    -c 2000 --timeout 10s --mix "$mix" --users 1000 -o json > "$work/priorities.json"
+  curl -sf "$url/stats" | jq '.waiting_rooms.prioritized' > "$work/room.json"
+  stop_server
+  {
+    echo "$(measured_on) with \`$command\` (part \`priorities\`):"
+    echo "\`/prioritized\` (a waiting room in front of an adaptive limit, defaults) offered open-loop $rate calls/s = 3x the nominal capacity ($capacity/s) with \`bp load --mix $mix --users 1000\`, on one core (core 0), under a $heap_limit_mib MiB heap limit; $warmup s warm-up uncounted, $seconds s measured. Availability: answered 200, of sent."
+    echo
+    echo "| priority | sent | ok | availability | 429 | errors + timeouts | goodput/s | p50 ok ms | p99 ok ms |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for p in critical normal sheddable batch; do
+      jq -r --arg p "$p" '.by_priority[$p] | def ms: . * 1000 | round;
+        "| \($p) | \(.requests) | \(.succeeded) | \((.succeeded / ([.requests, 1] | max) * 1000 | round) / 10) % | \(.refused) | \(.errors + .timeouts) | \(.goodput_per_second * 100 | round / 100) | \(.success_latency.percentiles.p50 | ms) | \(.success_latency.percentiles.p99 | ms) |"' "$work/priorities.json"
+    done
+    echo
+    echo "The room at the end (\`/stats\`, warm-up included): threshold $(jq -r .threshold "$work/room.json"); shed by priority: $(jq -r '.by_criticality | to_entries | map("\(.key) \(.value.shed_by_priority)") | join(", ")' "$work/room.json")."
+  } > "$work/priorities.md"
+  bench/write-section.sh priorities-overload "$work/priorities.md"
+  cat "$work/priorities.md"
+}
+
 for part in ${PARTS:-overhead overload adaptive crosscheck}; do
   "$part"
 done

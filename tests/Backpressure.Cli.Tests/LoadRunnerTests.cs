@@ -251,4 +251,26 @@ public sealed class LoadRunnerTests
             Assert.Contains(section, text, StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public async Task Load_WithAPriorityMix_ReportsEachPriorityApart_AndAgreesWithWhatTheWaitingRoomCounted()
+    {
+        await using var server = await RunningServer.StartAsync("--SeedWork:MemoryPerCallMegabytes=1", "--SeedWork:IoTime=00:00:00.050");
+
+        var result = await Run(new LoadSettings
+        {
+            Url = server.Url("/prioritized"), Requests = 200, Concurrency = 20,
+            Mix = [KeyValuePair.Create("critical", 1), KeyValuePair.Create("batch", 3)], Users = 100,
+        });
+
+        var room = (Backpressure.Admission.WaitingRoom<Microsoft.AspNetCore.Http.HttpContext>)Microsoft.Extensions.DependencyInjection.ServiceProviderKeyedServiceExtensions
+            .GetRequiredKeyedService<Backpressure.AspNetCore.BackpressurePolicy>(server.App.Services, ServerApplication.WaitingRooms.Prioritized).Limiter;
+        Assert.Equal(["batch", "critical"], result.ByPriority.Keys);
+        Assert.Equal(200, result.ByPriority.Values.Sum(p => p.Requests));
+        Assert.True(result.ByPriority["batch"].Requests > result.ByPriority["critical"].Requests, "batch is weighted three to one");
+        Assert.Equal(room.GetCounts(Backpressure.Admission.Criticality.Critical).Admitted, result.ByPriority["critical"].Succeeded);
+        Assert.Equal(room.GetCounts(Backpressure.Admission.Criticality.Batch).Admitted, result.ByPriority["batch"].Succeeded);
+        Assert.Equal(room.GetCounts(Backpressure.Admission.Criticality.Batch).Shed, result.ByPriority["batch"].Refused);
+        Assert.Equal(result.Window, result.ByPriority["critical"].Window);
+    }
 }

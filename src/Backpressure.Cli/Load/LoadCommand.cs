@@ -27,6 +27,13 @@ internal static class LoadCommand
         var timeout = new Option<TimeSpan>("--timeout", "-t") { Description = "Timeout of each request, e.g. 20s.", DefaultValueFactory = _ => TimeSpan.FromSeconds(20), CustomParser = r => CommandLineValues.ParseDuration(r) ?? default };
         var retryAfter = new Option<bool>("--retry-after") { Description = "Retry a 429 after the Retry-After the server sent (backing off exponentially with jitter when it sent none)." };
         var maxRetries = new Option<int>("--max-retries") { Description = "Most retries of one request with --retry-after.", DefaultValueFactory = _ => 10 };
+        var mix = new Option<List<KeyValuePair<string, int>>>("--mix")
+        {
+            Description = "Send a mix of priorities, e.g. critical=20,normal=30,sheddable=30,batch=20 (weights): each request names one in --mix-header; every figure is also reported per priority.",
+            CustomParser = ParseMix,
+        };
+        var mixHeader = new Option<string>("--mix-header") { Description = "The header that carries a request's priority with --mix.", DefaultValueFactory = _ => "X-Criticality" };
+        var users = new Option<int>("--users") { Description = "Send as this many distinct users, a random one per request, in X-Client-Id: user-N (a waiting room's cohorts). 0 for none.", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--output", "-o") { Description = "Output format: text (hey's) or json.", DefaultValueFactory = _ => "text" };
         output.AcceptOnlyFromAmong("text", "json");
 
@@ -47,6 +54,15 @@ internal static class LoadCommand
             }
         });
         maxRetries.RequireAtLeast(0);
+        users.RequireAtLeast(0);
+        mixHeader.Validators.Add(r =>
+        {
+            string value = r.GetValueOrDefault<string>() ?? "";
+            if (value.Length == 0 || !value.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_'))
+            {
+                r.AddError($"malformed --mix-header '{value}': expected a header name of letters, digits, '-' and '_'");
+            }
+        });
         timeout.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<TimeSpan>() <= TimeSpan.Zero)
@@ -75,7 +91,7 @@ internal static class LoadCommand
 
         var command = new Command("load", "Fire requests at a URL, like hey, and print the summary, latency histogram and status codes.")
         {
-            url, requests, concurrency, duration, warmup, rate, openRate, method, headers, timeout, retryAfter, maxRetries, output,
+            url, requests, concurrency, duration, warmup, rate, openRate, method, headers, timeout, retryAfter, maxRetries, mix, mixHeader, users, output,
         };
         command.Validators.Add(r =>
         {
@@ -116,6 +132,9 @@ internal static class LoadCommand
                 Timeout = parse.GetValue(timeout),
                 RetryAfter = parse.GetValue(retryAfter),
                 MaxRetries = parse.GetValue(maxRetries),
+                Mix = parse.GetValue(mix) ?? [],
+                MixHeader = parse.GetValue(mixHeader)!,
+                Users = parse.GetValue(users),
             };
             bool json = parse.GetValue(output) == "json";
             LoadResult result = await RunWithProgressAsync(settings, showProgress: !json && !Console.IsOutputRedirected, ct);
@@ -123,6 +142,34 @@ internal static class LoadCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Parses <c>name=weight,...</c>: names of letters, digits and '-', weights whole numbers from 1 to 1,000,000, no name twice.</summary>
+    private static List<KeyValuePair<string, int>> ParseMix(ArgumentResult result)
+    {
+        string text = result.Tokens.Count == 0 ? "" : result.Tokens[0].Value;
+        var mix = new List<KeyValuePair<string, int>>();
+        foreach (string part in text.Split(','))
+        {
+            string[] pair = part.Split('=');
+            if (pair.Length != 2 || pair[0].Length == 0 || !pair[0].All(ch => char.IsAsciiLetterOrDigit(ch) || ch == '-')
+                || !int.TryParse(pair[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int weight)
+                || weight is < 1 or > 1_000_000)
+            {
+                result.AddError($"malformed --mix '{text}': expected name=weight pairs separated by commas, such as critical=20,normal=30, each weight a whole number from 1 to 1000000");
+                return [];
+            }
+
+            if (mix.Any(m => m.Key == pair[0]))
+            {
+                result.AddError($"malformed --mix '{text}': '{pair[0]}' is named twice");
+                return [];
+            }
+
+            mix.Add(KeyValuePair.Create(pair[0], weight));
+        }
+
+        return mix;
     }
 
     private static async Task<LoadResult> RunWithProgressAsync(LoadSettings settings, bool showProgress, CancellationToken ct)

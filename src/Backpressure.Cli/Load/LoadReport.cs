@@ -86,6 +86,17 @@ internal static class LoadReport
             text.AppendLine(c, $"Send lag:\tp50 {Secs(result.SendLag.Percentile(50))}, p99 {Secs(result.SendLag.Percentile(99))}, slowest {Secs(result.SendLag.Slowest)} (how late requests left against the schedule; part of every latency above)");
         }
 
+        if (result.ByPriority.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine("Per priority:");
+            foreach (var (priority, tally) in result.ByPriority)
+            {
+                double okShare = tally.Requests == 0 ? 0 : 100.0 * tally.Succeeded / tally.Requests;
+                text.AppendLine(c, $"  {priority}\t{tally.Requests} requests, {tally.Succeeded} ok ({okShare:F1} %), {tally.Refused} refused (429), {tally.ErrorCount} errors, {tally.Timeouts} timeouts; goodput {tally.Goodput:F2}/s; ok p50 {Secs(tally.Successes.Percentile(50))}, p99 {Secs(tally.Successes.Percentile(99))}");
+            }
+        }
+
         if (result.Retries > 0)
         {
             text.AppendLine();
@@ -116,7 +127,8 @@ internal static class LoadReport
         SuccessLatency: Summarise(result.Successes),
         RefusalLatency: Summarise(result.Refusals),
         SendLag: Summarise(result.SendLag),
-        Histogram: result.Responses.Buckets().Select(b => new BucketDocument(b.Mark.TotalSeconds, b.Count)).ToList());
+        Histogram: result.Responses.Buckets().Select(b => new BucketDocument(b.Mark.TotalSeconds, b.Count)).ToList(),
+        ByPriority: result.ByPriority.ToDictionary(p => p.Key, p => ToDocument(p.Value), StringComparer.Ordinal));
 
     private static LatencyDocument Summarise(LatencyRecorder latencies) => new(
         Count: latencies.Count,
@@ -149,7 +161,8 @@ internal sealed record LoadDocument(
     LatencyDocument SuccessLatency,
     LatencyDocument RefusalLatency,
     LatencyDocument SendLag,
-    List<BucketDocument> Histogram);
+    List<BucketDocument> Histogram,
+    Dictionary<string, LoadDocument> ByPriority);
 
 /// <summary>Latency of one class of calls, in seconds.</summary>
 internal sealed record LatencyDocument(

@@ -45,6 +45,9 @@ internal sealed class LoadResult
     /// </summary>
     public LatencyRecorder SendLag { get; } = new();
 
+    /// <summary>With a priority mix: the same figures for the requests of each priority.</summary>
+    public SortedDictionary<string, LoadResult> ByPriority { get; } = new(StringComparer.Ordinal);
+
     public long Succeeded => StatusCodes.Where(s => s.Key is >= 200 and < 300).Sum(s => s.Value);
 
     public long Refused => StatusCodes.GetValueOrDefault(429);
@@ -77,5 +80,31 @@ internal sealed class LoadResult
         Successes.Add(other.Successes);
         Refusals.Add(other.Refusals);
         SendLag.Add(other.SendLag);
+        foreach (var (priority, tally) in other.ByPriority)
+        {
+            PriorityTally(priority).Add(tally);
+        }
+    }
+
+    /// <summary>The tally of one priority, created when first seen.</summary>
+    public LoadResult PriorityTally(string priority)
+    {
+        if (!ByPriority.TryGetValue(priority, out LoadResult? tally))
+        {
+            tally = new LoadResult();
+            ByPriority[priority] = tally;
+        }
+
+        return tally;
+    }
+
+    /// <summary>Gives every priority's tally the run's times, once the run is over.</summary>
+    public void SpreadTimes()
+    {
+        foreach (LoadResult tally in ByPriority.Values)
+        {
+            tally.Total = Total;
+            tally.Window = Window;
+        }
     }
 }

@@ -41,6 +41,7 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
         {
             LoadResult openLoop = await RunOpenLoopAsync(client, started, stop.Token, abort).ConfigureAwait(false);
             openLoop.Total = timeProvider.GetElapsedTime(started);
+            openLoop.SpreadTimes();
             return openLoop;
         }
 
@@ -56,6 +57,7 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
             result.Add(tally);
         }
 
+        result.SpreadTimes();
         return result;
     }
 
@@ -236,7 +238,17 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
         HttpClient client, ResiliencePipeline<HttpResponseMessage> pipeline, LoadResult tally, long started,
         CancellationToken stop, CancellationToken abort)
     {
-        var last = new LastAttempt();
+        var last = new LastAttempt
+        {
+            Priority = settings.PickPriority(),
+            User = settings.Users > 0 ? $"user-{Random.Shared.Next(settings.Users)}" : null,
+        };
+        LoadResult? ofPriority;
+        lock (tally)
+        {
+            ofPriority = last.Priority is { } priority ? tally.PriorityTally(priority) : null;
+        }
+
         try
         {
             // The stop token only ends retry waits; a request already sent runs to its end, as in hey.
@@ -249,6 +261,10 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
             lock (tally)
             {
                 tally.Timeouts++;
+                if (ofPriority is not null)
+                {
+                    ofPriority.Timeouts++;
+                }
             }
 
             return;
@@ -259,6 +275,10 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
             lock (tally)
             {
                 tally.Errors[kind] = tally.Errors.GetValueOrDefault(kind) + 1;
+                if (ofPriority is not null)
+                {
+                    ofPriority.Errors[kind] = ofPriority.Errors.GetValueOrDefault(kind) + 1;
+                }
             }
 
             return;
@@ -272,6 +292,10 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
         lock (tally)
         {
             Record(tally, last, latency);
+            if (ofPriority is not null)
+            {
+                Record(ofPriority, last, latency);
+            }
         }
     }
 
@@ -295,6 +319,16 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(abort);
         attempt.CancelAfter(settings.Timeout);
         using var request = new HttpRequestMessage(settings.Method, settings.Url);
+        if (last.Priority is { } priority)
+        {
+            request.Headers.TryAddWithoutValidation(settings.MixHeader, priority);
+        }
+
+        if (last.User is { } user)
+        {
+            request.Headers.TryAddWithoutValidation("X-Client-Id", user);
+        }
+
         foreach (var (name, value) in settings.Headers)
         {
             if (!request.Headers.TryAddWithoutValidation(name, value))
@@ -351,6 +385,10 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
 
     private sealed class LastAttempt
     {
+        public string? Priority { get; init; }
+
+        public string? User { get; init; }
+
         public int Status { get; set; }
 
         public long Bytes { get; set; }

@@ -52,4 +52,39 @@ internal sealed record LoadSettings
 
     /// <summary>The most retries of one request with <see cref="RetryAfter"/>.</summary>
     public int MaxRetries { get; init; } = 10;
+
+    /// <summary>
+    /// Priorities to send, each with its weight (<c>--mix critical=20,normal=30</c>): each request picks one at
+    /// random by weight and names it in <see cref="MixHeader"/>; every figure is also reported per priority.
+    /// Empty for none.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, int>> Mix { get; init; } = [];
+
+    /// <summary>The header that carries a request's priority from <see cref="Mix"/>.</summary>
+    public string MixHeader { get; init; } = "X-Criticality";
+
+    /// <summary>Distinct users to send as (a random one per request, in <c>X-Client-Id: user-N</c>); 0 for no header.</summary>
+    public int Users { get; init; }
+
+    /// <summary>Picks a request's priority by weight; null without a mix.</summary>
+    public string? PickPriority()
+    {
+        if (Mix.Count == 0)
+        {
+            return null;
+        }
+
+        int draw = Random.Shared.Next(Mix.Sum(m => m.Value));
+        foreach ((string name, int weight) in Mix)
+        {
+            if (draw < weight)
+            {
+                return name;
+            }
+
+            draw -= weight;
+        }
+
+        return Mix[^1].Key;
+    }
 }
