@@ -26,7 +26,11 @@ try {
   await page.waitForFunction(() => window.dashboard && window.dashboard.points >= 6, null, { timeout });
   await page.waitForFunction(() => Object.values(window.dashboard.latest.gauges).some(g => g.in_flight > 0), null, { timeout });
   const canvases = await page.locator("canvas").count();
-  if (canvases < 4) throw new Error(`expected 4 charts, found ${canvases} canvases`);
+  if (canvases < 6) throw new Error(`expected 6 charts, found ${canvases} canvases`);
+
+  // The waiting room's charts read its threshold from /stats.
+  const rank = await page.evaluate(() => window.dashboard.latest.waiting_rooms?.prioritized?.threshold_rank);
+  if (typeof rank !== "number" || rank < 0 || rank > 511) throw new Error(`the waiting room's threshold rank in /stats was ${rank}`);
 
   // The alert the caller provoked is listed as firing.
   const firing = page.locator(`#alert-list li.firing[data-alert="${alertName}"]`);

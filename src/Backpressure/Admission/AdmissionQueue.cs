@@ -42,6 +42,7 @@ internal sealed class AdmissionQueue : IDisposable
     private readonly TimeProvider _time;
     private readonly Func<TimeSpan>? _serviceTime;
     private readonly WaitingRoomOptions _options;
+    private readonly bool _shedByPriority;
     private readonly Lock _gate = new();
     private readonly LinkedList<Waiter>[] _levels = [new(), new(), new(), new()];
     private readonly ShedLease[] _shedLeases = new ShedLease[Levels * Reasons];
@@ -69,6 +70,7 @@ internal sealed class AdmissionQueue : IDisposable
     {
         _limiter = limiter;
         _options = options;
+        _shedByPriority = options.ShedByPriority;
         _time = time;
         _serviceTime = limiter switch
         {
@@ -250,7 +252,7 @@ internal sealed class AdmissionQueue : IDisposable
 
     private bool ShedByThreshold(int rank)
     {
-        if (!_options.ShedByPriority)
+        if (!_shedByPriority)
         {
             return false;
         }

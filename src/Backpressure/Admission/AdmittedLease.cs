@@ -6,10 +6,12 @@ namespace Backpressure.Admission;
 /// A permit of the limiter behind a waiting room, handed out by the room: returning it returns the limiter's
 /// permit once, then lets the room admit the next waiter into the room it made.
 /// </summary>
+/// <remarks>
+/// Returning twice returns the limiter's permit once (every limiter's lease guarantees that) and looks for a waiter
+/// twice, which is harmless; so this lease keeps no flag of its own, and the common path costs no atomic operation.
+/// </remarks>
 internal sealed class AdmittedLease(AdmissionQueue room, RateLimitLease inner) : RateLimitLease
 {
-    private int _returned;
-
     /// <summary>The limiter's own lease, for a limiter that reads its own (<c>MarkDropped</c>).</summary>
     public RateLimitLease Inner => inner;
 
@@ -21,12 +23,8 @@ internal sealed class AdmittedLease(AdmissionQueue room, RateLimitLease inner) :
 
     protected override void Dispose(bool disposing)
     {
-        if (Interlocked.Exchange(ref _returned, 1) == 0)
-        {
-            inner.Dispose();
-            room.OnPermitReturned();
-        }
-
+        inner.Dispose();
+        room.OnPermitReturned();
         base.Dispose(disposing);
     }
 }

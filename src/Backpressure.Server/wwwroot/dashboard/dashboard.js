@@ -35,6 +35,9 @@
   chart("chart-decisions", ["admitted/s", "refused/s"]);
   chart("chart-queues", ["feed depth (all)", "feed deepest", "ingest depth (all)", "ingest deepest", "dropped/s"]);
   chart("chart-latency", gauges.flatMap(g => [`${g} p50`, `${g} p99`]));
+  const priorities = ["critical", "normal", "sheddable", "batch"];
+  chart("chart-priorities", priorities.flatMap(p => [`${p} admitted/s`, `${p} shed/s`]));
+  chart("chart-threshold", ["threshold rank", "waiting"]);
 
   function perSecond(now, before, pick, seconds) {
     if (!before) return 0;
@@ -69,6 +72,12 @@
       push("chart-queues", [ws("feed").queued, ws("feed").max_queue_depth, ws("ingest").queued, ws("ingest").max_queue_depth,
         perSecond(stats, previous?.stats, dropped, seconds)]);
       push("chart-latency", gauges.flatMap(name => [stats.latency[name]?.p50_milliseconds ?? 0, stats.latency[name]?.p99_milliseconds ?? 0]));
+      const room = s => s?.waiting_rooms?.prioritized;
+      push("chart-priorities", priorities.flatMap(p => [
+        perSecond(stats, previous?.stats, s => room(s)?.by_criticality[p]?.admitted ?? 0, seconds),
+        perSecond(stats, previous?.stats, s => room(s)?.by_criticality[p]?.shed ?? 0, seconds),
+      ]));
+      push("chart-threshold", [room(stats)?.threshold_rank ?? 0, room(stats)?.waiting ?? 0]);
       render(alerts);
       previous = { stats, at };
       points++;
