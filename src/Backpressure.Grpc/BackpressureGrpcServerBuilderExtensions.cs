@@ -34,6 +34,40 @@ public static class BackpressureGrpcServerBuilderExtensions
         return builder.AddBackpressure(options => options.Bind(configuration));
     }
 
+    /// <summary>
+    /// Admits every call through a waiting room in front of <paramref name="limiter"/> (an adaptive limit, a gauge): see
+    /// <see cref="WaitingRoomInterceptor"/>. Options are validated when the host starts.
+    /// </summary>
+    /// <param name="builder">The builder <c>services.AddGrpc()</c> returned.</param>
+    /// <param name="limiter">Creates the limit calls count against; the room owns it.</param>
+    /// <param name="configure">Sets where criticality, cohort and deadline come from, and the queue.</param>
+    public static IGrpcServerBuilder AddWaitingRoom(
+        this IGrpcServerBuilder builder, Func<IServiceProvider, RateLimiter> limiter, Action<GrpcWaitingRoomOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(limiter);
+        IServiceCollection services = builder.Services;
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<IValidateOptions<GrpcWaitingRoomOptions>>(
+            new OptionsValidator<GrpcWaitingRoomOptions>("gRPC waiting room", null, static o => o.Validate()));
+        OptionsBuilder<GrpcWaitingRoomOptions> options = services.AddOptions<GrpcWaitingRoomOptions>().ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        services.TryAddSingleton(sp => new WaitingRoomInterceptor(
+            limiter(sp), sp.GetRequiredService<IOptions<GrpcWaitingRoomOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
+        services.Configure<GrpcServiceOptions>(o =>
+        {
+            if (!o.Interceptors.Any(i => i.Type == typeof(WaitingRoomInterceptor)))
+            {
+                o.Interceptors.Add<WaitingRoomInterceptor>();
+            }
+        });
+        return builder;
+    }
+
     private static IGrpcServerBuilder AddBackpressure(this IGrpcServerBuilder builder, Action<OptionsBuilder<GrpcMethodLimitOptions>> configure)
     {
         ArgumentNullException.ThrowIfNull(builder);

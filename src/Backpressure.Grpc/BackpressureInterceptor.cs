@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Threading.RateLimiting;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
@@ -76,16 +75,7 @@ public sealed class BackpressureInterceptor : Interceptor
 
         using (lease)
         {
-            var trailers = new Metadata();
-            string detail = $"{context.Method} is over its limit";
-            if (lease.TryGetMetadata(MetadataName.RetryAfter, out TimeSpan retryAfter))
-            {
-                long milliseconds = Math.Max(0, (long)Math.Ceiling(retryAfter.TotalMilliseconds));
-                trailers.Add(RetryPushbackTrailer, milliseconds.ToString(CultureInfo.InvariantCulture));
-                detail += $"; retry after {milliseconds} ms";
-            }
-
-            throw new RpcException(new Status(StatusCode.ResourceExhausted, detail), trailers);
+            throw GrpcRefusal.For(context.Method, lease);
         }
     }
 }

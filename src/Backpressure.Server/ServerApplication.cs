@@ -191,7 +191,7 @@ public static class ServerApplication
             }
 
             bp.AddAdaptiveConcurrency(Adaptive.Seed, configuration.GetSection($"Backpressure:Adaptive:{Adaptive.Seed}"));
-            bp.AddAdaptiveConcurrency(Adaptive.Prioritized, configuration.GetSection($"Backpressure:Adaptive:{Adaptive.Seed}"));
+            bp.AddAdaptiveConcurrency(Adaptive.Prioritized, configuration.GetSection($"Backpressure:Adaptive:{Adaptive.Prioritized}"));
             bp.AddWaitingRoom(WaitingRooms.Prioritized, Adaptive.Prioritized, configuration.GetSection($"Backpressure:WaitingRooms:{WaitingRooms.Prioritized}"));
             bp.AddFixedWindow(RateLimits.FixedWindow, limits.GetSection(RateLimits.FixedWindow), partitioning);
             bp.AddSlidingWindow(RateLimits.SlidingWindow, limits.GetSection(RateLimits.SlidingWindow), partitioning);

@@ -1,0 +1,42 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using Backpressure.Admission;
+using Grpc.Core;
+
+namespace Backpressure.Grpc;
+
+/// <summary>How a refused call is answered, by either interceptor: <c>RESOURCE_EXHAUSTED</c> with the wait as <c>grpc-retry-pushback-ms</c>.</summary>
+internal static class GrpcRefusal
+{
+    /// <summary>The trailer that says which criticality a waiting room shed, and why (<c>sheddable; reason=priority</c>).</summary>
+    public const string ShedTrailer = "backpressure-shed";
+
+    private static readonly string[] s_criticalities = ["critical", "normal", "sheddable", "batch"];
+    private static readonly string[] s_reasons = ["limit_full", "priority", "queue_full", "displaced", "waited_too_long", "deadline"];
+
+    /// <summary>The exception that answers a call refused by <paramref name="lease"/>; the caller disposes the lease.</summary>
+    public static RpcException For(string method, RateLimitLease lease)
+    {
+        var trailers = new Metadata();
+        string detail = $"{method} is over its limit";
+        if (lease.TryGetMetadata(LimiterMetadata.ShedCriticality, out Criticality criticality)
+            && lease.TryGetMetadata(LimiterMetadata.ShedReason, out ShedReason reason))
+        {
+            trailers.Add(ShedTrailer, $"{s_criticalities[(int)criticality]}; reason={s_reasons[(int)reason]}");
+            detail = $"{method} shed a {s_criticalities[(int)criticality]} call ({s_reasons[(int)reason]})";
+        }
+
+        if (lease.TryGetMetadata(MetadataName.RetryAfter, out TimeSpan retryAfter))
+        {
+            long milliseconds = Math.Max(0, (long)Math.Ceiling(retryAfter.TotalMilliseconds));
+            trailers.Add(BackpressureInterceptor.RetryPushbackTrailer, milliseconds.ToString(CultureInfo.InvariantCulture));
+            detail += $"; retry after {milliseconds} ms";
+        }
+
+        return new RpcException(new Status(StatusCode.ResourceExhausted, detail), trailers);
+    }
+
+    /// <summary>Parses a criticality name as a header or metadata value carries it; null when it names none.</summary>
+    public static Criticality? ParseCriticality(string? value) =>
+        value is null ? null : Array.IndexOf(s_criticalities, value.ToLowerInvariant()) is int i and >= 0 ? (Criticality)i : null;
+}
