@@ -184,7 +184,7 @@ public sealed class Simulation
                 EndPause();
                 break;
             case EventKind.Trace:
-                _trace.Add(new LimitPoint(Seconds(_clock.Now), _limiter?.Limit ?? 0, _inFlight));
+                _trace.Add(new LimitPoint(Seconds(_clock.Now), _limiter?.Limit ?? 0, _inFlight, _rooms[0]?.Threshold.Rank ?? 0, _rooms[0]?.QueuedCount ?? 0));
                 Schedule(_clock.Now + TraceEveryTicks, EventKind.Trace);
                 break;
             case EventKind.CpuSample:

@@ -515,14 +515,31 @@ internal sealed class AdmissionQueue : IDisposable
         }
 
         long grantedInInterval = granted - _grantedAtLastTick;
-        bool overloaded = roomSheds != _roomShedsAtLastTick;
+        bool shedForRoom = roomSheds != _roomShedsAtLastTick;
         _grantedAtLastTick = granted;
         _roomShedsAtLastTick = roomSheds;
         Volatile.Write(ref _grantedInLastInterval, grantedInInterval);
+        TimeSpan oldestWait;
+        bool standing;
         lock (_gate)
         {
-            overloaded |= Standing(_time.GetTimestamp());
+            long now = _time.GetTimestamp();
+            standing = Standing(now);
+            oldestWait = TimeSpan.Zero;
+            foreach (LinkedList<Waiter> level in _levels)
+            {
+                if (level.First is { } oldest && _time.GetElapsedTime(oldest.Value.Enqueued, now) is var waited && waited > oldestWait)
+                {
+                    oldestWait = waited;
+                }
+            }
         }
+
+        // Overloaded: requests were refused for want of room, or a standing queue formed (CoDel's bad queue). Busy: a
+        // queue that is absorbing a burst (good queue). Calm: no queue at all.
+        OverloadSignal signal = shedForRoom || standing ? OverloadSignal.Overloaded
+            : oldestWait > TimeSpan.Zero ? OverloadSignal.Busy
+            : OverloadSignal.Calm;
 
         if (_options.ShedByPriority)
         {
@@ -531,7 +548,7 @@ internal sealed class AdmissionQueue : IDisposable
                 _arrivalsSnapshot[rank] = Interlocked.Exchange(ref _arrivals[rank], 0);
             }
 
-            Volatile.Write(ref _thresholdRank, _threshold.Update(_arrivalsSnapshot, grantedInInterval, overloaded));
+            Volatile.Write(ref _thresholdRank, _threshold.Update(_arrivalsSnapshot, grantedInInterval, signal));
         }
 
         RefreshTimes();
