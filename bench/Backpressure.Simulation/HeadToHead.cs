@@ -206,7 +206,7 @@ public static class HeadToHead
         Slo = TimeSpan.FromMilliseconds(100),
     };
 
-    private static void Header(StringBuilder text, Scenario scenario, string note)
+    internal static void Header(StringBuilder text, Scenario scenario, string note)
     {
         text.AppendLine();
         text.AppendLine($"#### {scenario.Name}: {scenario.Description}");
@@ -215,11 +215,11 @@ public static class HeadToHead
         text.AppendLine();
     }
 
-    private static string Row(params string[] cells) => $"| {string.Join(" | ", cells)} |";
+    internal static string Row(params string[] cells) => $"| {string.Join(" | ", cells)} |";
 
     private static string Seconds(double? seconds) => seconds is { } s ? $"{s:F1} s" : "never";
 
-    private static string Percent(double share) => $"{100 * share:F1} %";
+    internal static string Percent(double share) => $"{100 * share:F1} %";
 
     private static string Rate(RunResult r) => $"{r["overload"].Goodput:F0}/s";
 

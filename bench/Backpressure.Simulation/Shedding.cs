@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using Backpressure.Admission;
 
@@ -10,8 +9,6 @@ namespace Backpressure.Simulation;
 /// </summary>
 public static class Shedding
 {
-    private static readonly CultureInfo s_invariant = CultureInfo.InvariantCulture;
-
     /// <summary>Our adaptive limit with nothing in front of it.</summary>
     public static Contender Limit { get; } = Contenders.Ours with { Name = "adaptive limit alone" };
 
@@ -102,16 +99,9 @@ public static class Shedding
     /// <summary>The target a run's waiting room had in force at the end, in milliseconds; 0 with no room.</summary>
     private static double TargetOf(RunResult run) => run.RoomTarget.TotalMilliseconds;
 
-    private static void Header(StringBuilder text, Scenario scenario, string note)
-    {
-        text.AppendLine();
-        text.AppendLine($"#### {scenario.Name}: {scenario.Description}");
-        text.AppendLine();
-        text.AppendLine(note);
-        text.AppendLine();
-    }
+    private static void Header(StringBuilder text, Scenario scenario, string note) => HeadToHead.Header(text, scenario, note);
 
-    private static string Row(params string[] cells) => $"| {string.Join(" | ", cells)} |";
+    private static string Row(params string[] cells) => HeadToHead.Row(cells);
 
-    private static string Percent(double share) => string.Create(s_invariant, $"{100 * share:F1} %");
+    private static string Percent(double share) => HeadToHead.Percent(share);
 }

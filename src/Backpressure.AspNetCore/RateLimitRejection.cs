@@ -70,7 +70,7 @@ internal static class RateLimitRejection
         if (lease.TryGetMetadata(LimiterMetadata.ShedCriticality, out Backpressure.Admission.Criticality criticality)
             && lease.TryGetMetadata(LimiterMetadata.ShedReason, out Backpressure.Admission.ShedReason reason))
         {
-            context.Response.Headers[ShedHeader] = $"{Names.Criticality(criticality)}; reason={Names.Reason(reason)}";
+            context.Response.Headers[ShedHeader] = AdmissionNames.Shed(criticality, reason);
         }
     }
 

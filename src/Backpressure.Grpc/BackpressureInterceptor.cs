@@ -1,6 +1,5 @@
 using System.Threading.RateLimiting;
 using Grpc.Core;
-using Grpc.Core.Interceptors;
 
 namespace Backpressure.Grpc;
 
@@ -18,7 +17,7 @@ namespace Backpressure.Grpc;
 /// included, and returned exactly once when the handler ends, whether it completes, throws or is
 /// cancelled. The handler of a refused call never runs.
 /// </remarks>
-public sealed class BackpressureInterceptor : Interceptor
+public sealed class BackpressureInterceptor : CallLimitingInterceptor
 {
     /// <summary>The trailer that tells a client how long to wait before retrying, in milliseconds.</summary>
     public const string RetryPushbackTrailer = "grpc-retry-pushback-ms";
@@ -33,39 +32,7 @@ public sealed class BackpressureInterceptor : Interceptor
     }
 
     /// <inheritdoc />
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
-        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
-    {
-        using RateLimitLease lease = await AcquireAsync(context).ConfigureAwait(false);
-        return await continuation(request, context).ConfigureAwait(false);
-    }
-
-    /// <inheritdoc />
-    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
-        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        using RateLimitLease lease = await AcquireAsync(context).ConfigureAwait(false);
-        return await continuation(requestStream, context).ConfigureAwait(false);
-    }
-
-    /// <inheritdoc />
-    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
-        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        using RateLimitLease lease = await AcquireAsync(context).ConfigureAwait(false);
-        await continuation(request, responseStream, context).ConfigureAwait(false);
-    }
-
-    /// <inheritdoc />
-    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
-        IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        using RateLimitLease lease = await AcquireAsync(context).ConfigureAwait(false);
-        await continuation(requestStream, responseStream, context).ConfigureAwait(false);
-    }
-
-    /// <summary>Returns an acquired lease, or throws the refusal; a refused lease is disposed before the throw.</summary>
-    private async ValueTask<RateLimitLease> AcquireAsync(ServerCallContext context)
+    protected override async ValueTask<RateLimitLease> AcquireAsync(ServerCallContext context)
     {
         RateLimitLease lease = await _limiter.AcquireAsync(context.Method, 1, context.CancellationToken).ConfigureAwait(false);
         if (lease.IsAcquired)

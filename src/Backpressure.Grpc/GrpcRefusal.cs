@@ -11,9 +11,6 @@ internal static class GrpcRefusal
     /// <summary>The trailer that says which criticality a waiting room shed, and why (<c>sheddable; reason=priority</c>).</summary>
     public const string ShedTrailer = "backpressure-shed";
 
-    private static readonly string[] s_criticalities = ["critical", "normal", "sheddable", "batch"];
-    private static readonly string[] s_reasons = ["limit_full", "priority", "queue_full", "displaced", "waited_too_long", "deadline"];
-
     /// <summary>The exception that answers a call refused by <paramref name="lease"/>; the caller disposes the lease.</summary>
     public static RpcException For(string method, RateLimitLease lease)
     {
@@ -22,8 +19,8 @@ internal static class GrpcRefusal
         if (lease.TryGetMetadata(LimiterMetadata.ShedCriticality, out Criticality criticality)
             && lease.TryGetMetadata(LimiterMetadata.ShedReason, out ShedReason reason))
         {
-            trailers.Add(ShedTrailer, $"{s_criticalities[(int)criticality]}; reason={s_reasons[(int)reason]}");
-            detail = $"{method} shed a {s_criticalities[(int)criticality]} call ({s_reasons[(int)reason]})";
+            trailers.Add(ShedTrailer, AdmissionNames.Shed(criticality, reason));
+            detail = $"{method} shed a {AdmissionNames.Criticality(criticality)} call ({AdmissionNames.Reason(reason)})";
         }
 
         if (lease.TryGetMetadata(MetadataName.RetryAfter, out TimeSpan retryAfter))
@@ -35,8 +32,4 @@ internal static class GrpcRefusal
 
         return new RpcException(new Status(StatusCode.ResourceExhausted, detail), trailers);
     }
-
-    /// <summary>Parses a criticality name as a header or metadata value carries it; null when it names none.</summary>
-    public static Criticality? ParseCriticality(string? value) =>
-        value is null ? null : Array.IndexOf(s_criticalities, value.ToLowerInvariant()) is int i and >= 0 ? (Criticality)i : null;
 }

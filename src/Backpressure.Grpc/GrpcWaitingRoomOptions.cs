@@ -34,20 +34,8 @@ public sealed class GrpcWaitingRoomOptions
     /// <exception cref="ArgumentException">A property is out of range; the message names it.</exception>
     public void Validate()
     {
-        ArgumentNullException.ThrowIfNull(Room, nameof(Room));
-        try
-        {
-            Room.Validate();
-        }
-        catch (ArgumentException e)
-        {
-            throw new ArgumentException($"{nameof(Room)}.{e.Message}", $"{nameof(Room)}.{e.ParamName}", e);
-        }
-
-        if (!Enum.IsDefined(DefaultCriticality))
-        {
-            throw new ArgumentException($"{nameof(DefaultCriticality)} must be Critical, Normal, Sheddable or Batch (was {DefaultCriticality}).", nameof(DefaultCriticality));
-        }
+        WaitingRoomOptionChecks.Room(Room);
+        WaitingRoomOptionChecks.Defined(DefaultCriticality, nameof(DefaultCriticality));
 
         foreach ((string method, Criticality criticality) in MethodCriticality)
         {

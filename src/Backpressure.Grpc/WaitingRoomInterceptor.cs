@@ -1,7 +1,6 @@
 using System.Threading.RateLimiting;
 using Backpressure.Admission;
 using Grpc.Core;
-using Grpc.Core.Interceptors;
 
 namespace Backpressure.Grpc;
 
@@ -12,7 +11,7 @@ namespace Backpressure.Grpc;
 /// <c>grpc-retry-pushback-ms</c> and <c>backpressure-shed</c> (the criticality shed and why). The permit is held for the
 /// whole call and returned exactly once, however it ends.
 /// </summary>
-public sealed class WaitingRoomInterceptor : Interceptor, IDisposable
+public sealed class WaitingRoomInterceptor : CallLimitingInterceptor, IDisposable
 {
     private readonly WaitingRoom<ServerCallContext> _room;
     private readonly GrpcWaitingRoomOptions _options;
@@ -38,41 +37,10 @@ public sealed class WaitingRoomInterceptor : Interceptor, IDisposable
     public void Dispose() => _room.Dispose();
 
     /// <inheritdoc />
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
-        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
-    {
-        using RateLimitLease lease = await AcquireAsync(context).ConfigureAwait(false);
-        return await continuation(request, context).ConfigureAwait(false);
-    }
-
-    /// <inheritdoc />
-    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
-        IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        using RateLimitLease lease = await AcquireAsync(context).ConfigureAwait(false);
-        return await continuation(requestStream, context).ConfigureAwait(false);
-    }
-
-    /// <inheritdoc />
-    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
-        TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        using RateLimitLease lease = await AcquireAsync(context).ConfigureAwait(false);
-        await continuation(request, responseStream, context).ConfigureAwait(false);
-    }
-
-    /// <inheritdoc />
-    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
-        IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        using RateLimitLease lease = await AcquireAsync(context).ConfigureAwait(false);
-        await continuation(requestStream, responseStream, context).ConfigureAwait(false);
-    }
-
-    private async ValueTask<RateLimitLease> AcquireAsync(ServerCallContext context)
+    protected override async ValueTask<RateLimitLease> AcquireAsync(ServerCallContext context)
     {
         if (_options.CriticalityKey is { } key && context.RequestHeaders.GetValue(key) is { Length: > 0 } value
-            && GrpcRefusal.ParseCriticality(value) is null)
+            && AdmissionNames.ParseCriticality(value) is null)
         {
             throw new RpcException(new Status(
                 StatusCode.InvalidArgument, $"{key} must be critical, normal, sheddable or batch (was '{(value.Length <= 40 ? value : value[..40] + "…")}')"));
@@ -93,7 +61,7 @@ public sealed class WaitingRoomInterceptor : Interceptor, IDisposable
     private AdmissionRequest Describe(ServerCallContext context, TimeProvider time)
     {
         Criticality criticality = _options.MethodCriticality.TryGetValue(context.Method, out Criticality ofMethod) ? ofMethod : _options.DefaultCriticality;
-        if (_options.CriticalityKey is { } key && GrpcRefusal.ParseCriticality(context.RequestHeaders.GetValue(key)) is { } claimed)
+        if (_options.CriticalityKey is { } key && AdmissionNames.ParseCriticality(context.RequestHeaders.GetValue(key)) is { } claimed)
         {
             criticality = claimed;
         }

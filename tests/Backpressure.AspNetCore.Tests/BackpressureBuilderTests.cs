@@ -14,18 +14,8 @@ namespace Backpressure.AspNetCore.Tests;
 /// <summary><c>AddBackpressure</c>: policies registered once, required names checked at start-up, partitions bounded.</summary>
 public sealed class BackpressureBuilderTests
 {
-    private static WebApplicationBuilder NewBuilder()
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        return builder;
-    }
-
     private static IConfiguration Settings(params (string Key, string Value)[] settings) =>
         new ConfigurationBuilder().AddInMemoryCollection(settings.Select(s => KeyValuePair.Create(s.Key, (string?)s.Value))).Build();
-
-    private static HttpClient ClientOf(WebApplication app) => new() { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromSeconds(30) };
 
     [Fact]
     public void AddBackpressure_WithTwoPoliciesOfOneName_ThrowsAtRegistrationNamingIt()
@@ -42,7 +32,7 @@ public sealed class BackpressureBuilderTests
     [Fact]
     public async Task Start_WithAnEndpointRequiringAnUnregisteredPolicy_FailsNamingIt()
     {
-        var builder = NewBuilder();
+        var builder = TestHosts.NewBuilder();
         builder.Services.AddBackpressure(bp => bp.AddPressureGauge("api", o => o.PermitLimit = 1));
         await using var app = builder.Build();
         app.MapGet("/", () => "ok").RequireBackpressure("apі-typo");
@@ -56,7 +46,7 @@ public sealed class BackpressureBuilderTests
     [Fact]
     public async Task Start_WithAnInvalidPartitionBound_FailsNamingTheOption()
     {
-        var builder = NewBuilder();
+        var builder = TestHosts.NewBuilder();
         builder.Services.AddBackpressure(bp => bp.AddFixedWindow(
             "per-client", Settings(("PermitLimit", "1"), ("Window", "00:00:01"), ("MaxPartitions", "0"))));
         await using var app = builder.Build();
@@ -69,7 +59,7 @@ public sealed class BackpressureBuilderTests
     [Fact]
     public async Task AnyRateLimiter_BehindAPolicy_RefusesWithThePolicysAnswer()
     {
-        var builder = NewBuilder();
+        var builder = TestHosts.NewBuilder();
         builder.Services.AddBackpressure(bp => bp.AddLimiter(
             "base-library", _ => new ConcurrencyLimiter(new ConcurrencyLimiterOptions { PermitLimit = 1, QueueLimit = 0 }), RefusalAnswer.ProblemDetails));
         await using var app = builder.Build();
@@ -82,7 +72,7 @@ public sealed class BackpressureBuilderTests
             return "ok";
         }).RequireBackpressure("base-library");
         await app.StartAsync();
-        using var client = ClientOf(app);
+        using var client = TestHosts.ClientOf(app);
 
         Task<HttpResponseMessage> held = client.GetAsync("/");
         await entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
@@ -100,7 +90,7 @@ public sealed class BackpressureBuilderTests
     [Fact]
     public async Task ByRemoteAddress_BehindTheForwardedHeadersMiddleware_CountsEachForwardedClientApart()
     {
-        var builder = NewBuilder();
+        var builder = TestHosts.NewBuilder();
         builder.Services.AddBackpressure(bp => bp.AddFixedWindow("per-client", Settings(("PermitLimit", "1"), ("Window", "00:10:00"))));
         await using var app = builder.Build();
 
@@ -108,7 +98,7 @@ public sealed class BackpressureBuilderTests
         app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor });
         app.MapGet("/", () => "ok").RequireBackpressure("per-client");
         await app.StartAsync();
-        using var client = ClientOf(app);
+        using var client = TestHosts.ClientOf(app);
 
         async Task<HttpStatusCode> From(string address)
         {
@@ -127,7 +117,7 @@ public sealed class BackpressureBuilderTests
     [Fact]
     public async Task APartitionedPolicy_HoldsNoMoreThanItsBound_AndGivesANewKeyOnlyAPlaceThatHasGoneIdle()
     {
-        var builder = NewBuilder();
+        var builder = TestHosts.NewBuilder();
         builder.Services.AddBackpressure(bp => bp.AddTokenBucket(
             "per-client",
             Settings(("TokenLimit", "5"), ("TokensPerPeriod", "1"), ("ReplenishmentPeriod", "00:00:03"), ("MaxPartitions", "50")),
@@ -135,7 +125,7 @@ public sealed class BackpressureBuilderTests
         await using var app = builder.Build();
         app.MapGet("/", () => "ok").RequireBackpressure("per-client");
         await app.StartAsync();
-        using var client = ClientOf(app);
+        using var client = TestHosts.ClientOf(app);
         var limiter = Assert.IsType<BoundedPartitionedRateLimiter<HttpContext>>(
             app.Services.GetRequiredKeyedService<BackpressurePolicy>("per-client").Limiter);
 

@@ -14,16 +14,6 @@ namespace Backpressure.AspNetCore.Tests;
 /// <summary><c>AddWaitingRoom</c> on Kestrel: who waits, who goes first, who is shed and what they are told.</summary>
 public sealed class WaitingRoomPolicyTests
 {
-    private static WebApplicationBuilder NewBuilder()
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        return builder;
-    }
-
-    private static HttpClient ClientOf(WebApplication app) => new() { BaseAddress = new Uri(app.Urls.First()), Timeout = TimeSpan.FromSeconds(30) };
-
     private static HttpRequestMessage Get(string path, string? criticality = null, string? deadline = null)
     {
         var request = new HttpRequestMessage(HttpMethod.Get, path);
@@ -43,7 +33,7 @@ public sealed class WaitingRoomPolicyTests
     /// <summary>A server whose "/" holds its permit until released, behind a room in front of a one-permit gauge.</summary>
     private static async Task<(WebApplication App, ConcurrentQueue<string> Entered, TaskCompletionSource Release)> StartAsync(Action<WaitingRoomPolicyOptions> configure)
     {
-        var builder = NewBuilder();
+        var builder = TestHosts.NewBuilder();
         builder.Services.AddBackpressure(bp => bp
             .AddPressureGauge("one", o =>
             {
@@ -75,7 +65,7 @@ public sealed class WaitingRoomPolicyTests
     {
         (WebApplication app, ConcurrentQueue<string> entered, TaskCompletionSource release) = await StartAsync(_ => { });
         await using var _ = app;
-        using var client = ClientOf(app);
+        using var client = TestHosts.ClientOf(app);
 
         Task<HttpResponseMessage> first = client.SendAsync(Get("/?name=first"));
         await WaitUntil(() => entered.Count == 1);
@@ -96,7 +86,7 @@ public sealed class WaitingRoomPolicyTests
     {
         (WebApplication app, ConcurrentQueue<string> entered, TaskCompletionSource release) = await StartAsync(o => o.Room.QueueLimit = 0);
         await using var _ = app;
-        using var client = ClientOf(app);
+        using var client = TestHosts.ClientOf(app);
 
         Task<HttpResponseMessage> held = client.SendAsync(Get("/?name=held"));
         await WaitUntil(() => entered.Count == 1);
@@ -118,7 +108,7 @@ public sealed class WaitingRoomPolicyTests
     {
         (WebApplication app, ConcurrentQueue<string> entered, TaskCompletionSource release) = await StartAsync(_ => { });
         await using var _ = app;
-        using var client = ClientOf(app);
+        using var client = TestHosts.ClientOf(app);
 
         Task<HttpResponseMessage> held = client.SendAsync(Get("/?name=held"));
         await WaitUntil(() => entered.Count == 1);
@@ -139,7 +129,7 @@ public sealed class WaitingRoomPolicyTests
     {
         (WebApplication app, ConcurrentQueue<string> entered, TaskCompletionSource release) = await StartAsync(_ => { });
         await using var _ = app;
-        using var client = ClientOf(app);
+        using var client = TestHosts.ClientOf(app);
         using var request = new HttpRequestMessage(HttpMethod.Get, "/?name=bad");
         request.Headers.Add(header, value);
 
@@ -155,7 +145,7 @@ public sealed class WaitingRoomPolicyTests
     [Fact]
     public async Task Start_WithAnInvalidRoomOption_FailsNamingIt()
     {
-        var builder = NewBuilder();
+        var builder = TestHosts.NewBuilder();
         builder.Services.AddBackpressure(bp => bp
             .AddPressureGauge("one", o => o.PermitLimit = 1)
             .AddWaitingRoom("room", "one", new ConfigurationBuilder().AddInMemoryCollection([KeyValuePair.Create("Room:MaxWait", (string?)"00:00:00")]).Build()));
@@ -169,7 +159,7 @@ public sealed class WaitingRoomPolicyTests
     [Fact]
     public async Task Start_WithARoomInFrontOfAnUnregisteredLimiter_FailsNamingIt()
     {
-        var builder = NewBuilder();
+        var builder = TestHosts.NewBuilder();
         builder.Services.AddBackpressure(bp => bp.AddWaitingRoom("room", "missing", _ => { }));
         await using var app = builder.Build();
         app.MapGet("/", () => "ok").RequireBackpressure("room");

@@ -19,7 +19,7 @@ internal sealed class HttpAdmission(WaitingRoomPolicyOptions options)
     public AdmissionRequest Describe(HttpContext context)
     {
         Criticality criticality = context.GetEndpoint()?.Metadata.GetMetadata<CriticalityMetadata>()?.Criticality ?? options.DefaultCriticality;
-        if (options.CriticalityHeader is { } name && ParseCriticality(context.Request.Headers[name].ToString()) is { } claimed)
+        if (options.CriticalityHeader is { } name && AdmissionNames.ParseCriticality(context.Request.Headers[name].ToString()) is { } claimed)
         {
             criticality = claimed;
         }
@@ -33,7 +33,7 @@ internal sealed class HttpAdmission(WaitingRoomPolicyOptions options)
     /// <summary>Why the request cannot be admitted as sent (answered 400), or null.</summary>
     public string? Malformed(HttpContext context)
     {
-        if (options.CriticalityHeader is { } name && context.Request.Headers[name].ToString() is { Length: > 0 } value && ParseCriticality(value) is null)
+        if (options.CriticalityHeader is { } name && context.Request.Headers[name].ToString() is { Length: > 0 } value && AdmissionNames.ParseCriticality(value) is null)
         {
             return $"{name} must be critical, normal, sheddable or batch (was '{Truncate(value)}')";
         }
@@ -45,15 +45,6 @@ internal sealed class HttpAdmission(WaitingRoomPolicyOptions options)
 
         return null;
     }
-
-    private static Criticality? ParseCriticality(string value) => value.ToLowerInvariant() switch
-    {
-        "critical" => Criticality.Critical,
-        "normal" => Criticality.Normal,
-        "sheddable" => Criticality.Sheddable,
-        "batch" => Criticality.Batch,
-        _ => null,
-    };
 
     private static long? ParseDeadline(string value) =>
         long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out long ms) && ms is >= 1 and <= MostDeadlineMilliseconds ? ms : null;

@@ -13,12 +13,12 @@ internal sealed class WaitingRoomMeasurements(
     {
         foreach (Criticality criticality in Enum.GetValues<Criticality>())
         {
-            var level = new KeyValuePair<string, object?>(BackpressureMeter.CriticalityTag, Names.Criticality(criticality));
+            var level = new KeyValuePair<string, object?>(BackpressureMeter.CriticalityTag, AdmissionNames.Criticality(criticality));
             yield return new Measurement<long>(admitted(criticality), _policy, level, new(BackpressureMeter.OutcomeTag, "admitted"));
             foreach (ShedReason reason in Enum.GetValues<ShedReason>())
             {
                 yield return new Measurement<long>(
-                    shed(criticality, reason), _policy, level, new(BackpressureMeter.OutcomeTag, "shed"), new(BackpressureMeter.ShedReasonTag, Names.Reason(reason)));
+                    shed(criticality, reason), _policy, level, new(BackpressureMeter.OutcomeTag, "shed"), new(BackpressureMeter.ShedReasonTag, AdmissionNames.Reason(reason)));
             }
         }
     }
