@@ -14,6 +14,12 @@ public sealed record Contender(string Name, Func<Func<double>, ConcurrencyLimitA
     /// <summary>A waiting room in front of the limit, with these options (fresh for each run); null for none.</summary>
     public Func<WaitingRoomOptions>? Room { get; init; }
 
+    /// <summary>Clients throttle themselves (<see cref="Backpressure.Client.AdaptiveThrottle"/>, the SRE book's defaults) before each attempt.</summary>
+    public bool ClientThrottle { get; init; }
+
+    /// <summary>Clients retry only within a <see cref="Backpressure.Client.RetryBudget"/> (10 % of requests, the defaults).</summary>
+    public bool RetryBudget { get; init; }
+
     /// <summary>One limit (and room) per <see cref="Scenario.Classes"/> kind of request, as per-endpoint limits, instead of one for all.</summary>
     public bool PerClass { get; init; }
 

@@ -22,6 +22,21 @@ public sealed record PhaseResult(
     /// <summary>Who was shed, in order and by cohort, when the scenario has a criticality mix; null otherwise.</summary>
     public SheddingOrder? Shedding { get; init; }
 
+    /// <summary>With client retries: distinct calls started in the phase.</summary>
+    public long Calls { get; init; }
+
+    /// <summary>With client retries: calls that succeeded within the scenario's call SLO.</summary>
+    public long CallsSucceeded { get; init; }
+
+    /// <summary>With a client throttle: calls it refused before they reached the server.</summary>
+    public long LocallyRefused { get; init; }
+
+    /// <summary>With client retries: requests that reached the server per distinct call (1 means no amplification).</summary>
+    public double Amplification => Calls == 0 ? 0 : Offered / (double)Calls;
+
+    /// <summary>With client retries: calls that succeeded within the call SLO, per second.</summary>
+    public double CallGoodput => CallsSucceeded / (Phase.End - Phase.Start);
+
     /// <summary>Of the requests offered, the share completed within the SLO: what a user of this kind saw.</summary>
     public double Availability => Offered == 0 ? 1 : WithinSlo / (double)Offered;
 

@@ -54,6 +54,21 @@ public sealed class Scenario
     /// <summary>Whether requests carry their client timeout as a deadline (as gRPC's <c>grpc-timeout</c> does).</summary>
     public bool SendDeadlines { get; init; }
 
+    /// <summary>
+    /// How many times a client retries a call that was refused (429/503) or timed out; 0 for none. With retries the
+    /// arrivals are distinct calls, each attempt a request to the server.
+    /// </summary>
+    public int Retries { get; init; }
+
+    /// <summary>Treat arrivals as client calls (counted, with goodput per call) even with no retries, for a baseline.</summary>
+    public bool Calls { get; init; }
+
+    /// <summary>The mean pause before a retry (drawn uniformly from half to one and a half times it).</summary>
+    public TimeSpan RetryBackoff { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>With retries: a call counts toward goodput when it succeeded within this long of its first attempt.</summary>
+    public TimeSpan CallSlo { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Seeds the arrival and service-time streams, which are the same for every contender.</summary>
     public int Seed { get; init; } = 1;
 

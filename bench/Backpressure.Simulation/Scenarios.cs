@@ -157,4 +157,22 @@ public static class Scenarios
         Phases = [new("overload", 10, 70)],
         Slo = TimeSpan.FromMilliseconds(500),
     };
+
+    /// <summary>
+    /// S8, retry storm: distinct calls at twice the capacity of <see cref="Small"/>; a client retries a call refused
+    /// (429/503) or timed out (1 s) up to <paramref name="retries"/> times, after about 50 ms.
+    /// </summary>
+    public static Scenario RetryStorm(int retries) => new()
+    {
+        Name = retries == 0 ? "S8 no retries" : "S8",
+        Description = $"calls at 2x capacity (1600/s to a service of 800/s); clients retry a refused or timed-out call up to {retries} times after about 50 ms",
+        Duration = 70,
+        OfferedRate = _ => 2 * Small.Capacity,
+        Shapes = [(0, Small)],
+        Phases = [new("storm", 10, 70)],
+        Retries = retries,
+        Calls = true,
+        Slo = TimeSpan.FromSeconds(2),
+        CallSlo = TimeSpan.FromSeconds(2),
+    };
 }

@@ -93,8 +93,30 @@ public static class Shedding
                 $"{slow.Goodput:F0}/s", Percent(slow.Refused / (double)Math.Max(1, slow.Offered))));
         }
 
+        Scenario s8 = Scenarios.RetryStorm(3);
+        PhaseResult calm = Simulation.Run(Scenarios.RetryStorm(0), Limit)["storm"];
+        Header(text, s8, $"Our adaptive limit in front of the service; amplification = requests reaching the server ÷ distinct calls. Without retries the same calls get {calm.CallGoodput:F0} calls/s through within 2 s (amplification {calm.Amplification:F2}). Targets (issue 18): amplification ≤ 1.1 with the throttle and budget, against about 3 without; goodput no lower than without retries.");
+        text.AppendLine("| clients | amplification | calls through within 2 s, per s | refused locally | admitted p99 |");
+        text.AppendLine("|---|--:|--:|--:|--:|");
+        foreach (RunResult r in HeadToHead.RunAll(s8, RetryStormContenders))
+        {
+            PhaseResult p = r["storm"];
+            text.AppendLine(Row(
+                r.Contender.Name, p.Amplification.ToString("F2", System.Globalization.CultureInfo.InvariantCulture), $"{p.CallGoodput:F0}",
+                Percent(p.LocallyRefused / (double)Math.Max(1, p.Calls)), $"{p.P99Milliseconds:F0} ms"));
+        }
+
         return text.ToString();
     }
+
+    /// <summary>The clients of S8: retrying blindly, within a budget, behind a throttle, and both.</summary>
+    public static IReadOnlyList<Contender> RetryStormContenders { get; } =
+    [
+        Limit with { Name = "3 retries" },
+        Limit with { Name = "3 retries, retry budget", RetryBudget = true },
+        Limit with { Name = "3 retries, adaptive throttle", ClientThrottle = true },
+        Limit with { Name = "3 retries, throttle + budget", ClientThrottle = true, RetryBudget = true },
+    ];
 
     /// <summary>The target a run's waiting room had in force at the end, in milliseconds; 0 with no room.</summary>
     private static double TargetOf(RunResult run) => run.RoomTarget.TotalMilliseconds;

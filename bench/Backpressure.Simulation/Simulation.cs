@@ -31,6 +31,9 @@ public sealed class Simulation
     private readonly Random _kinds;
     private readonly int[] _userCohorts;
     private readonly List<SheddingOrder.Decision>[] _decisions;
+    private readonly Backpressure.Client.AdaptiveThrottle? _throttle;
+    private readonly Backpressure.Client.RetryBudget? _budget;
+    private readonly Random _backoffs;
     private readonly PhaseCounters[] _phases;
     private readonly List<LimitPoint> _trace = [];
     private readonly long _timeoutTicks;
@@ -58,6 +61,10 @@ public sealed class Simulation
         _timeoutTicks = scenario.ClientTimeout.Ticks;
         _sloTicks = scenario.Slo.Ticks;
         _kinds = new Random(scenario.Seed * 104729);
+        _backoffs = new Random(scenario.Seed * 15485863);
+        var throttleDraws = new Random(scenario.Seed * 32452843);
+        _throttle = contender.ClientThrottle ? new Backpressure.Client.AdaptiveThrottle(null, _clock, throttleDraws.NextDouble) : null;
+        _budget = contender.RetryBudget ? new Backpressure.Client.RetryBudget(null, _clock) : null;
         _phases = [.. scenario.Phases.Select(_ => new PhaseCounters())];
         _decisions = [.. scenario.Phases.Select(_ => new List<SheddingOrder.Decision>())];
         _userCohorts = [.. Enumerable.Range(0, scenario.Users).Select(user => AdmissionPriority.CohortOf($"user-{user}"))];
@@ -153,6 +160,20 @@ public sealed class Simulation
     {
         switch (e.Kind)
         {
+            case EventKind.Arrival when _scenario.Retries > 0 || _scenario.Calls:
+                ScheduleNextArrival(_clock.Now);
+                StartCall();
+                break;
+            case EventKind.Retry:
+                SendAttempt(e.Request!.Call!);
+                break;
+            case EventKind.ClientTimeout:
+                if (e.Request!.Call is { Done: false } call && call.Current == e.Request)
+                {
+                    AttemptFailed(call);
+                }
+
+                break;
             case EventKind.Arrival:
                 ScheduleNextArrival(_clock.Now);
                 var request = NewRequest();
@@ -191,6 +212,55 @@ public sealed class Simulation
                 SampleCpu();
                 break;
         }
+    }
+
+    /// <summary>A client's call: its first attempt, counted once as a call however many attempts it takes.</summary>
+    private void StartCall()
+    {
+        var call = new ClientCall(_clock.Now, PhaseAt(_clock.Now));
+        if (call.Phase is { } phase)
+        {
+            phase.Calls++;
+        }
+
+        _budget?.RecordRequest();
+        SendAttempt(call);
+    }
+
+    /// <summary>Sends one attempt of a call, unless the client's own throttle refuses it first (which ends the call).</summary>
+    private void SendAttempt(ClientCall call)
+    {
+        if (_throttle is not null && !_throttle.TryAcquire())
+        {
+            call.Done = true;
+            if (call.Phase is { } phase)
+            {
+                phase.LocallyRefused++;
+            }
+
+            return;
+        }
+
+        Request attempt = NewRequest();
+        attempt.Call = call;
+        call.Current = attempt;
+        call.Attempts++;
+        Schedule(_clock.Now + _timeoutTicks, EventKind.ClientTimeout, attempt);
+        Admit(attempt);
+    }
+
+    /// <summary>An attempt was refused or timed out: retry after a pause if retries and the budget allow, else the call fails.</summary>
+    private void AttemptFailed(ClientCall call)
+    {
+        call.Current = null;
+        if (call.Attempts > _scenario.Retries || (_budget is not null && !_budget.TryRetry()))
+        {
+            call.Done = true;
+            return;
+        }
+
+        long pause = (long)(_scenario.RetryBackoff.Ticks * (0.5 + _backoffs.NextDouble()));
+        Schedule(_clock.Now + Math.Max(1, pause), EventKind.Retry, new Request(_clock.Now, 1, 1) { Call = call });
     }
 
     private Request NewRequest()
@@ -265,6 +335,11 @@ public sealed class Simulation
         if (lease is { IsAcquired: false })
         {
             lease.Dispose();
+            if (request.Call is { Done: false } call && call.Current == request)
+            {
+                AttemptFailed(call);
+            }
+
             Count(request, counters => counters.Refused++);
             if (phase is not null && _busyWorkers < _shape.Workers && _cpuQueue.Count == 0
                 && (_shape.DownstreamCap == 0 || _downstreamInUse < _shape.DownstreamCap))
@@ -374,6 +449,16 @@ public sealed class Simulation
         }
 
         request.Lease?.Dispose();
+        if (!abandoned && request.Call is { Done: false } call && call.Current == request)
+        {
+            call.Done = true;
+            _throttle?.RecordAccepted();
+            if (call.Phase is { } callPhase && _clock.Now - call.Started <= _scenario.CallSlo.Ticks)
+            {
+                callPhase.CallsSucceeded++;
+            }
+        }
+
         PhaseCounters? phase = PhaseAt(_clock.Now);
         if (phase is null)
         {
@@ -527,6 +612,8 @@ public sealed class Simulation
         PauseEnd,
         Trace,
         CpuSample,
+        Retry,
+        ClientTimeout,
     }
 
     private sealed record Event(EventKind Kind, Request? Request);
@@ -551,11 +638,33 @@ public sealed class Simulation
 
         public PhaseCounters? Phase { get; set; }
 
+        public ClientCall? Call { get; set; }
+
         public bool AbandonsDownstream { get; set; }
+    }
+
+    /// <summary>A client's call across its attempts.</summary>
+    private sealed class ClientCall(long started, PhaseCounters? phase)
+    {
+        public long Started => started;
+
+        public PhaseCounters? Phase => phase;
+
+        public int Attempts { get; set; }
+
+        public Request? Current { get; set; }
+
+        public bool Done { get; set; }
     }
 
     private sealed class PhaseCounters
     {
+        public long Calls { get; set; }
+
+        public long CallsSucceeded { get; set; }
+
+        public long LocallyRefused { get; set; }
+
         private double _limitSum;
         private long _limitCount;
 
@@ -603,6 +712,9 @@ public sealed class Simulation
                 Percentile(0.50), Percentile(0.99), _limitCount == 0 ? 0 : _limitSum / _limitCount)
             {
                 Groups = Groups.ToDictionary(g => g.Key, g => g.Value.Result(phase, scenario), StringComparer.Ordinal),
+                Calls = Calls,
+                CallsSucceeded = CallsSucceeded,
+                LocallyRefused = LocallyRefused,
             };
         }
 

@@ -6,7 +6,7 @@ namespace Backpressure.Packages.Tests;
 /// </summary>
 public sealed class PackedLibraries : IAsyncLifetime
 {
-    public static readonly string[] Projects = ["Backpressure", "Backpressure.AspNetCore", "Backpressure.Grpc", "Backpressure.Redis", "Backpressure.Cli"];
+    public static readonly string[] Projects = ["Backpressure", "Backpressure.AspNetCore", "Backpressure.Grpc", "Backpressure.Http", "Backpressure.Redis", "Backpressure.Cli"];
 
     public string Folder { get; } = Directory.CreateTempSubdirectory("bp-packages-").FullName;
 

@@ -1,0 +1,97 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Backpressure.Client;
+
+namespace Backpressure.Http;
+
+/// <summary>
+/// What one client remembers of each destination (scheme, host and port): its throttle, its retry budget, and until when
+/// it asked to be left alone. Outlives the handlers the HttpClient factory recycles every few minutes, so a throttle keeps
+/// its window across them.
+/// </summary>
+internal sealed class ClientBackpressureState
+{
+    // Destinations are the application's own choice, not a remote client's, but a loop over generated URLs must not grow
+    // this without bound: beyond this many, new destinations share one state.
+    private const int MostDestinations = 1000;
+    private const string Overflow = "(other destinations)";
+
+    private readonly ConcurrentDictionary<string, Destination> _destinations = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Counter<long>? _requests;
+
+    public ClientBackpressureState(ClientBackpressureOptions options, TimeProvider time, IMeterFactory? meterFactory, Func<double>? random = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Options = options;
+        Time = time;
+        Random = random ?? System.Random.Shared.NextDouble;
+        if (meterFactory is not null)
+        {
+            _requests = meterFactory.Create(BackpressureMeter.Name).CreateCounter<long>(
+                "backpressure.client.requests", "{request}",
+                "Calls an HttpClient with client backpressure made, by outcome: sent, refused_locally (throttled or held back by Retry-After, never sent), held (waited for Retry-After, then sent), retried, budget_exhausted (a retry the budget refused).");
+        }
+    }
+
+    public ClientBackpressureOptions Options { get; }
+
+    public TimeProvider Time { get; }
+
+    public Func<double> Random { get; }
+
+    public Destination For(Uri? uri)
+    {
+        string key = uri is { IsAbsoluteUri: true } ? $"{uri.Scheme}://{uri.Authority}" : "(relative)";
+        if (_destinations.TryGetValue(key, out Destination? known))
+        {
+            return known;
+        }
+
+        if (_destinations.Count >= MostDestinations)
+        {
+            key = Overflow;
+        }
+
+        return _destinations.GetOrAdd(key, static (name, state) => new Destination(name, state), this);
+    }
+
+    public void Count(Destination destination, string outcome) =>
+        _requests?.Add(1, new KeyValuePair<string, object?>("server.address", destination.Name), new KeyValuePair<string, object?>(BackpressureMeter.OutcomeTag, outcome));
+
+    /// <summary>One destination's throttle, budget and hold.</summary>
+    internal sealed class Destination(string name, ClientBackpressureState state)
+    {
+        private long _heldUntil = long.MinValue;
+
+        public string Name => name;
+
+        public AdaptiveThrottle? Throttle { get; } = state.Options.Throttle ? new AdaptiveThrottle(state.Options.Throttling, state.Time, state.Random) : null;
+
+        public RetryBudget Budget { get; } = new(state.Options.RetryBudget, state.Time);
+
+        /// <summary>How long the destination still asked to be left alone; zero or less when it did not.</summary>
+        public TimeSpan HoldLeft(long now)
+        {
+            long until = Volatile.Read(ref _heldUntil);
+            return until == long.MinValue ? TimeSpan.Zero : state.Time.GetElapsedTime(now, until);
+        }
+
+        /// <summary>Holds calls until <paramref name="wait"/> from now, unless a later hold is already set.</summary>
+        public void HoldFor(TimeSpan wait, long now)
+        {
+            long until = now + (long)(wait.TotalSeconds * state.Time.TimestampFrequency);
+            long seen = Volatile.Read(ref _heldUntil);
+            while (until > seen)
+            {
+                long previous = Interlocked.CompareExchange(ref _heldUntil, until, seen);
+                if (previous == seen)
+                {
+                    return;
+                }
+
+                seen = previous;
+            }
+        }
+    }
+}

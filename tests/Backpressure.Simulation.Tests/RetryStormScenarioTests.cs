@@ -1,0 +1,40 @@
+using Backpressure.Simulation;
+
+namespace Backpressure.Simulation.Tests;
+
+/// <summary>S8, the retry storm of issue 18, on the deterministic simulation: exact assertions on repeatable figures.</summary>
+public sealed class RetryStormScenarioTests
+{
+    private static PhaseResult Run(int contender) => Simulation.Run(Scenarios.RetryStorm(3), Shedding.RetryStormContenders[contender])["storm"];
+
+    [Fact]
+    public void ClientsThatRetryBlindly_MultiplyTheLoadAboutThreefold()
+    {
+        PhaseResult blind = Run(0);
+
+        Assert.True(blind.Amplification > 2.5, $"amplification {blind.Amplification:F2}");
+    }
+
+    [Fact]
+    public void ARetryBudget_HoldsTheAmplificationToTenPercentAndItsFloor_WithoutLosingGoodput()
+    {
+        PhaseResult calm = Simulation.Run(Scenarios.RetryStorm(0), Shedding.Limit)["storm"];
+        PhaseResult budget = Run(1);
+
+        // 10 % of the 1600 calls a second, plus the floor of 10 retries per 10 s window.
+        double bound = 1 + 0.1 + (10.0 / 10 / 1600);
+        Assert.True(budget.Amplification <= bound, $"amplification {budget.Amplification:F4}, bound {bound:F4}");
+        Assert.True(budget.CallGoodput >= calm.CallGoodput, $"goodput {budget.CallGoodput}/s against {calm.CallGoodput}/s without retries");
+    }
+
+    [Fact]
+    public void TheThrottleAndTheBudgetTogether_SendLessThanOneRequestPerCall_AndKeepGoodputWithinOnePercent()
+    {
+        PhaseResult calm = Simulation.Run(Scenarios.RetryStorm(0), Shedding.Limit)["storm"];
+        PhaseResult both = Run(3);
+
+        Assert.True(both.Amplification <= 1.1, $"amplification {both.Amplification:F3}");
+        Assert.True(both.LocallyRefused > 0, "the throttle refused nothing");
+        Assert.True(both.CallGoodput >= 0.99 * calm.CallGoodput, $"goodput {both.CallGoodput}/s against {calm.CallGoodput}/s without retries");
+    }
+}
