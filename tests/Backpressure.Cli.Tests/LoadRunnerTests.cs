@@ -273,4 +273,20 @@ public sealed class LoadRunnerTests
         Assert.Equal(room.GetCounts(Backpressure.Admission.Criticality.Batch).Shed, result.ByPriority["batch"].Refused);
         Assert.Equal(result.Window, result.ByPriority["critical"].Window);
     }
+
+    [Fact]
+    public async Task Load_WithTheClientThrottle_KeepsRefusedCallsFromTheServer_AndCountsThemApart()
+    {
+        await using var server = await RunningServer.StartAsync(
+            "--SeedWork:MemoryPerCallMegabytes=1", "--SeedWork:IoTime=00:00:00.200",
+            "--Backpressure:Gauges:backpressure:PermitLimit=1");
+
+        var result = await Run(new LoadSettings { Url = server.Url("/backpressure"), Requests = 200, Concurrency = 20, ClientThrottle = true });
+
+        var gauge = server.GaugeStatistics(ServerApplication.Gauges.Backpressure);
+        Assert.Equal(200, result.Requests);
+        Assert.True(result.LocallyRefused > 0, "the throttle refused nothing though the server refused most calls");
+        Assert.Equal(result.Requests - result.LocallyRefused, gauge.Accepted + gauge.Refused);
+        Assert.Equal(gauge.Accepted, result.Succeeded);
+    }
 }

@@ -34,6 +34,7 @@ internal static class LoadCommand
         };
         var mixHeader = new Option<string>("--mix-header") { Description = "The header that carries a request's priority with --mix.", DefaultValueFactory = _ => "X-Criticality" };
         var users = new Option<int>("--users") { Description = "Send as this many distinct users, a random one per request, in X-Client-Id: user-N (a waiting room's cohorts). 0 for none.", DefaultValueFactory = _ => 0 };
+        var clientThrottle = new Option<bool>("--client-throttle") { Description = "Send through Backpressure's client handler: refuse calls locally while the server keeps refusing (SRE adaptive throttling) and while a Retry-After lasts; reports how many never left the client." };
         var output = new Option<string>("--output", "-o") { Description = "Output format: text (hey's) or json.", DefaultValueFactory = _ => "text" };
         output.AcceptOnlyFromAmong("text", "json");
 
@@ -91,7 +92,7 @@ internal static class LoadCommand
 
         var command = new Command("load", "Fire requests at a URL, like hey, and print the summary, latency histogram and status codes.")
         {
-            url, requests, concurrency, duration, warmup, rate, openRate, method, headers, timeout, retryAfter, maxRetries, mix, mixHeader, users, output,
+            url, requests, concurrency, duration, warmup, rate, openRate, method, headers, timeout, retryAfter, maxRetries, mix, mixHeader, users, clientThrottle, output,
         };
         command.Validators.Add(r =>
         {
@@ -135,6 +136,7 @@ internal static class LoadCommand
                 Mix = parse.GetValue(mix) ?? [],
                 MixHeader = parse.GetValue(mixHeader)!,
                 Users = parse.GetValue(users),
+                ClientThrottle = parse.GetValue(clientThrottle),
             };
             bool json = parse.GetValue(output) == "json";
             LoadResult result = await RunWithProgressAsync(settings, showProgress: !json && !Console.IsOutputRedirected, ct);

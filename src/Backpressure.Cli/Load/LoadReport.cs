@@ -86,6 +86,12 @@ internal static class LoadReport
             text.AppendLine(c, $"Send lag:\tp50 {Secs(result.SendLag.Percentile(50))}, p99 {Secs(result.SendLag.Percentile(99))}, slowest {Secs(result.SendLag.Slowest)} (how late requests left against the schedule; part of every latency above)");
         }
 
+        if (result.LocallyRefused > 0)
+        {
+            text.AppendLine();
+            text.AppendLine(c, $"Refused by the client:\t{result.LocallyRefused} of the 429s never left it (--client-throttle); the server saw {result.Requests - result.LocallyRefused} requests");
+        }
+
         if (result.ByPriority.Count > 0)
         {
             text.AppendLine();
@@ -117,6 +123,7 @@ internal static class LoadReport
         Refused: result.Refused,
         Errors: result.ErrorCount,
         Timeouts: result.Timeouts,
+        LocallyRefused: result.LocallyRefused,
         GoodputPerSecond: result.Goodput,
         Retries: result.Retries,
         RetryWaitSeconds: result.RetryWait.TotalSeconds,
@@ -151,6 +158,7 @@ internal sealed record LoadDocument(
     long Refused,
     long Errors,
     long Timeouts,
+    long LocallyRefused,
     double GoodputPerSecond,
     long Retries,
     double RetryWaitSeconds,

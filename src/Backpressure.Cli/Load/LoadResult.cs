@@ -24,6 +24,9 @@ internal sealed class LoadResult
 
     public long Timeouts { get; set; }
 
+    /// <summary>With the client throttle: calls answered 429 by the client itself, which never reached the server (also counted under 429).</summary>
+    public long LocallyRefused { get; set; }
+
     public long Retries { get; set; }
 
     public TimeSpan RetryWait { get; set; }
@@ -73,6 +76,7 @@ internal sealed class LoadResult
         }
 
         Timeouts += other.Timeouts;
+        LocallyRefused += other.LocallyRefused;
         Retries += other.Retries;
         RetryWait += other.RetryWait;
         TotalBytes += other.TotalBytes;

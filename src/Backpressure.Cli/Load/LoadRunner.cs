@@ -29,7 +29,14 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
             AllowAutoRedirect = false,
             ConnectTimeout = settings.Timeout,
         };
-        using var client = new HttpClient(handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
+        // The client throttle sits in front of the connections: what it refuses never leaves this process. It fails calls
+        // fast while a Retry-After lasts (holding them would bend the open-loop schedule) and leaves retries to --retry-after.
+        using HttpMessageHandler sender = settings.ClientThrottle
+            ? new Backpressure.Http.ClientBackpressureHandler(
+                new Backpressure.Http.ClientBackpressureOptions { MaxRetries = 0, RetryAfter = Backpressure.Http.RetryAfterHandling.FailFast }, timeProvider)
+            { InnerHandler = handler }
+            : handler;
+        using var client = new HttpClient(sender, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(abort);
         if (settings.Duration is { } duration)
         {
@@ -302,6 +309,11 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
     private static void Record(LoadResult tally, LastAttempt last, TimeSpan latency)
     {
         tally.StatusCodes[last.Status] = tally.StatusCodes.GetValueOrDefault(last.Status) + 1;
+        if (last.Local)
+        {
+            tally.LocallyRefused++;
+        }
+
         tally.TotalBytes += last.Bytes;
         tally.Responses.Record(latency);
         if (last.Status is >= 200 and < 300)
@@ -360,6 +372,7 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
 
             last.Status = (int)response.StatusCode;
             last.Bytes = bytes;
+            last.Local = response.Headers.Contains(Backpressure.Http.ClientBackpressureHandler.LocalRefusalHeader);
             return response;
         }
         catch (OperationCanceledException e) when (!abort.IsCancellationRequested)
@@ -385,6 +398,8 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
 
     private sealed class LastAttempt
     {
+        public bool Local { get; set; }
+
         public string? Priority { get; init; }
 
         public string? User { get; init; }

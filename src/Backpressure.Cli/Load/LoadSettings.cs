@@ -66,6 +66,12 @@ internal sealed record LoadSettings
     /// <summary>Distinct users to send as (a random one per request, in <c>X-Client-Id: user-N</c>); 0 for no header.</summary>
     public int Users { get; init; }
 
+    /// <summary>
+    /// Send through Backpressure's client handler: throttle locally while the server keeps refusing, and fail calls fast
+    /// while a <c>Retry-After</c> lasts. Calls it refuses never leave the client and are reported apart.
+    /// </summary>
+    public bool ClientThrottle { get; init; }
+
     /// <summary>Picks a request's priority by weight; null without a mix.</summary>
     public string? PickPriority()
     {
