@@ -7,6 +7,7 @@
 #   bench/micro.sh request-guard '*RequestGuardBenchmarks*' (about five minutes)
 #   bench/micro.sh adaptive-limiter '*AdaptiveLimiterBenchmarks*' (about four minutes)
 #   bench/micro.sh waiting-room '*WaitingRoomBenchmarks*' (about four minutes)
+#   bench/micro.sh client-handler '*ClientHandlerBenchmarks*' (about two minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/common.sh

@@ -1,0 +1,66 @@
+using System.Net;
+using Backpressure.Http;
+using BenchmarkDotNet.Attributes;
+
+namespace Backpressure.Benchmarks;
+
+/// <summary>
+/// What <see cref="ClientBackpressureHandler"/> adds to a call that nothing refuses (issue 18's target: at most 1 µs),
+/// side by side with the same in-memory answer without it, and a call it refuses locally (while a Retry-After lasts).
+/// </summary>
+[MemoryDiagnoser]
+public class ClientHandlerBenchmarks
+{
+    private static readonly Uri Destination = new("http://orders.internal/orders/1");
+    private HttpMessageInvoker _bare = null!;
+    private HttpMessageInvoker _handled = null!;
+    private HttpMessageInvoker _held = null!;
+
+    [GlobalSetup]
+    public async Task Start()
+    {
+        _bare = new HttpMessageInvoker(new Answer(HttpStatusCode.OK));
+        _handled = new HttpMessageInvoker(new ClientBackpressureHandler { InnerHandler = new Answer(HttpStatusCode.OK) });
+        _held = new HttpMessageInvoker(new ClientBackpressureHandler(new ClientBackpressureOptions { RetryAfter = RetryAfterHandling.FailFast, MaxRetries = 0, MaxHold = TimeSpan.FromHours(1) })
+        {
+            InnerHandler = new Answer(HttpStatusCode.TooManyRequests, TimeSpan.FromHours(1)),
+        });
+        using HttpResponseMessage told = await _held.SendAsync(new HttpRequestMessage(HttpMethod.Get, Destination), CancellationToken.None);
+    }
+
+    [Benchmark(Baseline = true)]
+    public async Task<HttpStatusCode> Bare()
+    {
+        using HttpResponseMessage response = await _bare.SendAsync(new HttpRequestMessage(HttpMethod.Get, Destination), CancellationToken.None);
+        return response.StatusCode;
+    }
+
+    [Benchmark]
+    public async Task<HttpStatusCode> ThroughTheHandler()
+    {
+        using HttpResponseMessage response = await _handled.SendAsync(new HttpRequestMessage(HttpMethod.Get, Destination), CancellationToken.None);
+        return response.StatusCode;
+    }
+
+    [Benchmark]
+    public async Task<HttpStatusCode> RefusedLocally()
+    {
+        using HttpResponseMessage response = await _held.SendAsync(new HttpRequestMessage(HttpMethod.Get, Destination), CancellationToken.None);
+        return response.StatusCode;
+    }
+
+    /// <summary>Answers every request at once from memory, as a server that is never slow would.</summary>
+    private sealed class Answer(HttpStatusCode status, TimeSpan? retryAfter = null) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var response = new HttpResponseMessage(status) { RequestMessage = request };
+            if (retryAfter is { } wait)
+            {
+                response.Headers.RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(wait);
+            }
+
+            return Task.FromResult(response);
+        }
+    }
+}
