@@ -25,7 +25,7 @@ public sealed class ClientBackpressureInterceptor : Interceptor
     private readonly TimeProvider _time;
     private readonly AdaptiveThrottle? _throttle;
     private readonly RetryBudget _budget;
-    private long _pushedBackUntil = long.MinValue;
+    private readonly Pushback _pushback;
 
     /// <summary>Creates the interceptor.</summary>
     /// <param name="options">The options; null for the defaults. Validated here.</param>
@@ -38,6 +38,7 @@ public sealed class ClientBackpressureInterceptor : Interceptor
         _time = timeProvider ?? TimeProvider.System;
         _throttle = _options.Throttle ? new AdaptiveThrottle(_options.Throttling, _time) : null;
         _budget = new RetryBudget(_options.RetryBudget, _time);
+        _pushback = new Pushback(_time);
     }
 
     /// <inheritdoc />
@@ -64,7 +65,7 @@ public sealed class ClientBackpressureInterceptor : Interceptor
     {
         for (int attempt = 0; ; attempt++)
         {
-            TimeSpan pushback = PushbackLeft();
+            TimeSpan pushback = _pushback.Remaining;
             if (pushback > TimeSpan.Zero)
             {
                 if (_options.FailFastWhilePushedBack)
@@ -92,7 +93,7 @@ public sealed class ClientBackpressureInterceptor : Interceptor
                 TimeSpan? told = PushbackOf(e.Trailers);
                 if (told is { } wait)
                 {
-                    PushBack(wait);
+                    _pushback.Extend(wait);
                 }
 
                 if (attempt >= _options.MaxRetries || !_budget.TryRetry())
@@ -122,28 +123,6 @@ public sealed class ClientBackpressureInterceptor : Interceptor
     {
         AsyncUnaryCall<TResponse>? call = await current.Started.Task.ConfigureAwait(false);
         return call is null ? [] : await call.ResponseHeadersAsync.ConfigureAwait(false);
-    }
-
-    private TimeSpan PushbackLeft()
-    {
-        long until = Volatile.Read(ref _pushedBackUntil);
-        return until == long.MinValue ? TimeSpan.Zero : _time.GetElapsedTime(_time.GetTimestamp(), until);
-    }
-
-    private void PushBack(TimeSpan wait)
-    {
-        long until = _time.GetTimestamp() + (long)(wait.TotalSeconds * _time.TimestampFrequency);
-        long seen = Volatile.Read(ref _pushedBackUntil);
-        while (until > seen)
-        {
-            long previous = Interlocked.CompareExchange(ref _pushedBackUntil, until, seen);
-            if (previous == seen)
-            {
-                return;
-            }
-
-            seen = previous;
-        }
     }
 
     private static TimeSpan? PushbackOf(Metadata trailers) =>

@@ -27,30 +27,10 @@ public sealed class GrpcClientBackpressureOptions
     /// <exception cref="ArgumentException">A property is out of range; the message names it.</exception>
     public void Validate()
     {
-        ArgumentNullException.ThrowIfNull(Throttling, nameof(Throttling));
-        ArgumentNullException.ThrowIfNull(RetryBudget, nameof(RetryBudget));
-        Nested(Throttling.Validate, nameof(Throttling));
-        Nested(RetryBudget.Validate, nameof(RetryBudget));
-        if (MaxRetries is < 0 or > 10)
-        {
-            throw new ArgumentException($"{nameof(MaxRetries)} must be from 0 to 10 (was {MaxRetries}).", nameof(MaxRetries));
-        }
+        ClientOptionChecks.Nested(Throttling, () => Throttling.Validate(), nameof(Throttling));
+        ClientOptionChecks.Nested(RetryBudget, () => RetryBudget.Validate(), nameof(RetryBudget));
+        ClientOptionChecks.MaxRetries(MaxRetries, nameof(MaxRetries));
+        ClientOptionChecks.RetryDelay(RetryDelay, nameof(RetryDelay));
 
-        if (RetryDelay < TimeSpan.FromMilliseconds(1) || RetryDelay > TimeSpan.FromMinutes(1))
-        {
-            throw new ArgumentException($"{nameof(RetryDelay)} must be from 1 ms to 1 minute (was {RetryDelay}).", nameof(RetryDelay));
-        }
-    }
-
-    private static void Nested(Action validate, string name)
-    {
-        try
-        {
-            validate();
-        }
-        catch (ArgumentException e)
-        {
-            throw new ArgumentException($"{name}.{e.Message}", $"{name}.{e.ParamName}", e);
-        }
     }
 }

@@ -55,7 +55,7 @@ public sealed class ClientBackpressureHandler : DelegatingHandler
         bool retriable = options.RetryUnsafeMethods || IsIdempotentWithoutBody(request);
         for (int attempt = 0; ; attempt++)
         {
-            TimeSpan hold = destination.HoldLeft(time.GetTimestamp());
+            TimeSpan hold = destination.Hold.Remaining;
             if (hold > TimeSpan.Zero && options.RetryAfter != RetryAfterHandling.Ignore)
             {
                 if (options.RetryAfter == RetryAfterHandling.FailFast || hold > options.MaxHold)
@@ -85,7 +85,7 @@ public sealed class ClientBackpressureHandler : DelegatingHandler
             TimeSpan? told = RetryAfterOf(response, time);
             if (told is { } wait && options.RetryAfter != RetryAfterHandling.Ignore)
             {
-                destination.HoldFor(wait, time.GetTimestamp());
+                destination.Hold.Extend(wait);
             }
 
             if (attempt >= options.MaxRetries || !retriable)

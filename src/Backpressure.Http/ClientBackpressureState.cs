@@ -62,36 +62,13 @@ internal sealed class ClientBackpressureState
     /// <summary>One destination's throttle, budget and hold.</summary>
     internal sealed class Destination(string name, ClientBackpressureState state)
     {
-        private long _heldUntil = long.MinValue;
-
         public string Name => name;
 
         public AdaptiveThrottle? Throttle { get; } = state.Options.Throttle ? new AdaptiveThrottle(state.Options.Throttling, state.Time, state.Random) : null;
 
         public RetryBudget Budget { get; } = new(state.Options.RetryBudget, state.Time);
 
-        /// <summary>How long the destination still asked to be left alone; zero or less when it did not.</summary>
-        public TimeSpan HoldLeft(long now)
-        {
-            long until = Volatile.Read(ref _heldUntil);
-            return until == long.MinValue ? TimeSpan.Zero : state.Time.GetElapsedTime(now, until);
-        }
-
-        /// <summary>Holds calls until <paramref name="wait"/> from now, unless a later hold is already set.</summary>
-        public void HoldFor(TimeSpan wait, long now)
-        {
-            long until = now + (long)(wait.TotalSeconds * state.Time.TimestampFrequency);
-            long seen = Volatile.Read(ref _heldUntil);
-            while (until > seen)
-            {
-                long previous = Interlocked.CompareExchange(ref _heldUntil, until, seen);
-                if (previous == seen)
-                {
-                    return;
-                }
-
-                seen = previous;
-            }
-        }
+        /// <summary>Until when the destination asked to be left alone.</summary>
+        public Pushback Hold { get; } = new(state.Time);
     }
 }
