@@ -21,7 +21,7 @@ public class ClientHandlerBenchmarks
     {
         _bare = new HttpMessageInvoker(new Answer(HttpStatusCode.OK));
         _handled = new HttpMessageInvoker(new ClientBackpressureHandler { InnerHandler = new Answer(HttpStatusCode.OK) });
-        _held = new HttpMessageInvoker(new ClientBackpressureHandler(new ClientBackpressureOptions { RetryAfter = RetryAfterHandling.FailFast, MaxRetries = 0, MaxHold = TimeSpan.FromHours(1) })
+        _held = new HttpMessageInvoker(new ClientBackpressureHandler(new HttpClientBackpressureOptions { RetryAfter = RetryAfterHandling.FailFast, MaxRetries = 0, MaxHold = TimeSpan.FromHours(1) })
         {
             InnerHandler = new Answer(HttpStatusCode.TooManyRequests, TimeSpan.FromHours(1)),
         });

@@ -8,7 +8,7 @@ namespace Backpressure.Http;
 /// <summary>
 /// Controls the producer: a <see cref="DelegatingHandler"/> for <see cref="HttpClient"/> that keeps a client from turning a
 /// server's overload into more load. Per destination it throttles calls locally while the server keeps refusing (the SRE
-/// book's adaptive throttling), retries a 429 or 503 at most <see cref="ClientBackpressureOptions.MaxRetries"/> times and only
+/// book's adaptive throttling), retries a 429 or 503 at most <see cref="Backpressure.Client.ClientBackpressureOptions.MaxRetries"/> times and only
 /// within a <see cref="RetryBudget"/>, and honours <c>Retry-After</c> (and <c>RateLimit: r=0; t=N</c>): after being told to
 /// come back in N seconds it holds further calls to that destination until then, or fails them fast.
 /// </summary>
@@ -37,8 +37,8 @@ public sealed class ClientBackpressureHandler : DelegatingHandler
     /// <param name="options">The options; null for the defaults. Validated here.</param>
     /// <param name="timeProvider">The clock of windows and holds; <see cref="TimeProvider.System"/> when null.</param>
     /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
-    public ClientBackpressureHandler(ClientBackpressureOptions? options = null, TimeProvider? timeProvider = null)
-        : this(new ClientBackpressureState(options ?? new ClientBackpressureOptions(), timeProvider ?? TimeProvider.System, meterFactory: null))
+    public ClientBackpressureHandler(HttpClientBackpressureOptions? options = null, TimeProvider? timeProvider = null)
+        : this(new ClientBackpressureState(options ?? new HttpClientBackpressureOptions(), timeProvider ?? TimeProvider.System, meterFactory: null))
     {
     }
 
@@ -48,7 +48,7 @@ public sealed class ClientBackpressureHandler : DelegatingHandler
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ClientBackpressureOptions options = _state.Options;
+        HttpClientBackpressureOptions options = _state.Options;
         TimeProvider time = _state.Time;
         ClientBackpressureState.Destination destination = _state.For(request.RequestUri);
         destination.Budget.RecordRequest();

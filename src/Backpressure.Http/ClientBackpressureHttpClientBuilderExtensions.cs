@@ -16,15 +16,15 @@ public static class ClientBackpressureHttpClientBuilderExtensions
     /// </summary>
     /// <param name="builder">The builder <c>services.AddHttpClient(...)</c> returned.</param>
     /// <param name="configure">Sets the options; the defaults when null.</param>
-    public static IHttpClientBuilder AddClientBackpressure(this IHttpClientBuilder builder, Action<ClientBackpressureOptions>? configure = null)
+    public static IHttpClientBuilder AddClientBackpressure(this IHttpClientBuilder builder, Action<HttpClientBackpressureOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         string name = builder.Name;
         IServiceCollection services = builder.Services;
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton<IValidateOptions<ClientBackpressureOptions>>(
-            new OptionsValidator<ClientBackpressureOptions>("Client backpressure of HttpClient", name, static o => o.Validate()));
-        OptionsBuilder<ClientBackpressureOptions> options = services.AddOptions<ClientBackpressureOptions>(name);
+        services.AddSingleton<IValidateOptions<HttpClientBackpressureOptions>>(
+            new OptionsValidator<HttpClientBackpressureOptions>("Client backpressure of HttpClient", name, static o => o.Validate()));
+        OptionsBuilder<HttpClientBackpressureOptions> options = services.AddOptions<HttpClientBackpressureOptions>(name);
         if (configure is not null)
         {
             options.Configure(configure);
@@ -32,7 +32,7 @@ public static class ClientBackpressureHttpClientBuilderExtensions
 
         // One state per client, outliving the handlers the factory recycles, so that throttles keep their windows.
         services.AddKeyedSingleton(name, static (sp, key) => new ClientBackpressureState(
-            sp.GetRequiredService<IOptionsMonitor<ClientBackpressureOptions>>().Get((string)key!),
+            sp.GetRequiredService<IOptionsMonitor<HttpClientBackpressureOptions>>().Get((string)key!),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetService<IMeterFactory>()));
         return builder.AddHttpMessageHandler(sp => new ClientBackpressureHandler(sp.GetRequiredKeyedService<ClientBackpressureState>(name)));

@@ -19,7 +19,7 @@ internal sealed class ClientBackpressureState
     private readonly ConcurrentDictionary<string, Destination> _destinations = new(StringComparer.OrdinalIgnoreCase);
     private readonly Counter<long>? _requests;
 
-    public ClientBackpressureState(ClientBackpressureOptions options, TimeProvider time, IMeterFactory? meterFactory, Func<double>? random = null)
+    public ClientBackpressureState(HttpClientBackpressureOptions options, TimeProvider time, IMeterFactory? meterFactory, Func<double>? random = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -34,7 +34,7 @@ internal sealed class ClientBackpressureState
         }
     }
 
-    public ClientBackpressureOptions Options { get; }
+    public HttpClientBackpressureOptions Options { get; }
 
     public TimeProvider Time { get; }
 

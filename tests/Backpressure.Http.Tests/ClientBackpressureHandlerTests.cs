@@ -37,7 +37,7 @@ public sealed class ClientBackpressureHandlerTests : IAsyncLifetime
 
     private Uri Url => new(_server.Urls.First());
 
-    private (ServiceProvider Services, HttpClient Client) NewClient(Action<ClientBackpressureOptions> configure)
+    private (ServiceProvider Services, HttpClient Client) NewClient(Action<HttpClientBackpressureOptions> configure)
     {
         var services = new ServiceCollection();
         services.AddMetrics();

@@ -33,7 +33,7 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
         // fast while a Retry-After lasts (holding them would bend the open-loop schedule) and leaves retries to --retry-after.
         using HttpMessageHandler sender = settings.ClientThrottle
             ? new Backpressure.Http.ClientBackpressureHandler(
-                new Backpressure.Http.ClientBackpressureOptions { MaxRetries = 0, RetryAfter = Backpressure.Http.RetryAfterHandling.FailFast }, timeProvider)
+                new Backpressure.Http.HttpClientBackpressureOptions { MaxRetries = 0, RetryAfter = Backpressure.Http.RetryAfterHandling.FailFast }, timeProvider)
             { InnerHandler = handler }
             : handler;
         using var client = new HttpClient(sender, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };

@@ -1,0 +1,37 @@
+using Backpressure.Client;
+
+namespace Backpressure.Http;
+
+/// <summary>
+/// Options of the client handler registered with <c>AddClientBackpressure</c>: the throttle and retries every client
+/// adapter has, and how <c>Retry-After</c> is honoured. Validated once, when the first handler of the client is created.
+/// </summary>
+public sealed class HttpClientBackpressureOptions : ClientBackpressureOptions
+{
+    /// <summary>
+    /// Retry methods that are not idempotent (POST, PATCH) and calls with a body as well. Default false: only GET, HEAD,
+    /// OPTIONS, DELETE and PUT without content are retried, since a retried POST may be applied twice.
+    /// </summary>
+    public bool RetryUnsafeMethods { get; set; }
+
+    /// <summary>What to do with calls to a destination that said <c>Retry-After</c>. Default <see cref="RetryAfterHandling.Wait"/>.</summary>
+    public RetryAfterHandling RetryAfter { get; set; } = RetryAfterHandling.Wait;
+
+    /// <summary>The longest <c>Retry-After</c> honoured by holding calls: a longer one fails them fast instead. From 0 to 1 hour; default 30 s.</summary>
+    public TimeSpan MaxHold { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <inheritdoc />
+    public override void Validate()
+    {
+        base.Validate();
+        if (!Enum.IsDefined(RetryAfter))
+        {
+            throw new ArgumentException($"{nameof(RetryAfter)} must be Wait, FailFast or Ignore (was {RetryAfter}).", nameof(RetryAfter));
+        }
+
+        if (MaxHold < TimeSpan.Zero || MaxHold > TimeSpan.FromHours(1))
+        {
+            throw new ArgumentException($"{nameof(MaxHold)} must be from 0 to 1 hour (was {MaxHold}).", nameof(MaxHold));
+        }
+    }
+}
