@@ -21,6 +21,7 @@ public sealed class CommandLineTests
     [InlineData("load http://127.0.0.1:1/ --mix a=1,a=2", "'a' is named twice")]
     [InlineData("load http://127.0.0.1:1/ --mix-header X:Y", "malformed --mix-header 'X:Y'")]
     [InlineData("load http://127.0.0.1:1/ --users -1", "--users must be at least 0")]
+    [InlineData("load http://127.0.0.1:1/ --client-retries 11", "--client-retries must be from 0 to 10")]
     [InlineData("grpc subscribe http://127.0.0.1:1 --window 1KB", "--window: '1KB' is not a size from 65535")]
     [InlineData("grpc subscribe http://127.0.0.1:1 --size lots", "--size: 'lots' is not a size")]
     [InlineData("grpc upload ws://127.0.0.1:1", "malformed address 'ws://127.0.0.1:1'")]

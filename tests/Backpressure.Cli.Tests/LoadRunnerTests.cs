@@ -289,4 +289,23 @@ public sealed class LoadRunnerTests
         Assert.Equal(result.Requests - result.LocallyRefused, gauge.Accepted + gauge.Refused);
         Assert.Equal(gauge.Accepted, result.Succeeded);
     }
+
+    [Fact]
+    public async Task Load_WithClientRetries_CountsEveryRequestSent_BlindRetriesMultiplyThem_AndTheBudgetDoesNot()
+    {
+        await using var server = await RunningServer.StartAsync(
+            "--SeedWork:MemoryPerCallMegabytes=1", "--SeedWork:IoTime=00:00:00.200",
+            "--Backpressure:Gauges:backpressure:PermitLimit=1");
+        var settings = new LoadSettings { Url = server.Url("/backpressure"), Requests = 100, Concurrency = 10, ClientRetries = 3 };
+
+        var blind = await Run(settings);
+        var before = server.GaugeStatistics(ServerApplication.Gauges.Backpressure);
+        var budgeted = await Run(settings with { ClientThrottle = true });
+        var after = server.GaugeStatistics(ServerApplication.Gauges.Backpressure);
+
+        Assert.Equal(before.Accepted + before.Refused, blind.Sent);
+        Assert.Equal((after.Accepted + after.Refused) - (before.Accepted + before.Refused), budgeted.Sent);
+        Assert.True(blind.Sent > 2 * blind.Requests, $"blind retries sent {blind.Sent} requests for {blind.Requests} calls");
+        Assert.True(budgeted.Sent <= 1.1 * budgeted.Requests + 10, $"budgeted retries sent {budgeted.Sent} requests for {budgeted.Requests} calls");
+    }
 }

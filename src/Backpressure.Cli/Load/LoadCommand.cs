@@ -35,6 +35,7 @@ internal static class LoadCommand
         var mixHeader = new Option<string>("--mix-header") { Description = "The header that carries a request's priority with --mix.", DefaultValueFactory = _ => "X-Criticality" };
         var users = new Option<int>("--users") { Description = "Send as this many distinct users, a random one per request, in X-Client-Id: user-N (a waiting room's cohorts). 0 for none.", DefaultValueFactory = _ => 0 };
         var clientThrottle = new Option<bool>("--client-throttle") { Description = "Send through Backpressure's client handler: refuse calls locally while the server keeps refusing (SRE adaptive throttling) and while a Retry-After lasts; reports how many never left the client." };
+        var clientRetries = new Option<int>("--client-retries") { Description = "Retry a 429 or 503 this many times in Backpressure's client handler: within its retry budget and honouring Retry-After with --client-throttle, blindly without it; reports the requests sent per call.", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--output", "-o") { Description = "Output format: text (hey's) or json.", DefaultValueFactory = _ => "text" };
         output.AcceptOnlyFromAmong("text", "json");
 
@@ -56,6 +57,13 @@ internal static class LoadCommand
         });
         maxRetries.RequireAtLeast(0);
         users.RequireAtLeast(0);
+        clientRetries.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is < 0 or > 10)
+            {
+                r.AddError("--client-retries must be from 0 to 10.");
+            }
+        });
         mixHeader.Validators.Add(r =>
         {
             string value = r.GetValueOrDefault<string>() ?? "";
@@ -92,7 +100,7 @@ internal static class LoadCommand
 
         var command = new Command("load", "Fire requests at a URL, like hey, and print the summary, latency histogram and status codes.")
         {
-            url, requests, concurrency, duration, warmup, rate, openRate, method, headers, timeout, retryAfter, maxRetries, mix, mixHeader, users, clientThrottle, output,
+            url, requests, concurrency, duration, warmup, rate, openRate, method, headers, timeout, retryAfter, maxRetries, mix, mixHeader, users, clientThrottle, clientRetries, output,
         };
         command.Validators.Add(r =>
         {
@@ -137,6 +145,7 @@ internal static class LoadCommand
                 MixHeader = parse.GetValue(mixHeader)!,
                 Users = parse.GetValue(users),
                 ClientThrottle = parse.GetValue(clientThrottle),
+                ClientRetries = parse.GetValue(clientRetries),
             };
             bool json = parse.GetValue(output) == "json";
             LoadResult result = await RunWithProgressAsync(settings, showProgress: !json && !Console.IsOutputRedirected, ct);

@@ -86,10 +86,16 @@ internal static class LoadReport
             text.AppendLine(c, $"Send lag:\tp50 {Secs(result.SendLag.Percentile(50))}, p99 {Secs(result.SendLag.Percentile(99))}, slowest {Secs(result.SendLag.Slowest)} (how late requests left against the schedule; part of every latency above)");
         }
 
+        if (result.Sent > 0)
+        {
+            text.AppendLine();
+            text.AppendLine(c, $"Sent to the server:\t{result.Sent} requests for {result.Requests} calls ({(result.Requests == 0 ? 0 : (double)result.Sent / result.Requests):F2} per call), retries included");
+        }
+
         if (result.LocallyRefused > 0)
         {
             text.AppendLine();
-            text.AppendLine(c, $"Refused by the client:\t{result.LocallyRefused} of the 429s never left it (--client-throttle); the server saw {result.Requests - result.LocallyRefused} requests");
+            text.AppendLine(c, $"Refused by the client:\t{result.LocallyRefused} of the 429s never left it (--client-throttle)");
         }
 
         if (result.ByPriority.Count > 0)
@@ -124,6 +130,7 @@ internal static class LoadReport
         Errors: result.ErrorCount,
         Timeouts: result.Timeouts,
         LocallyRefused: result.LocallyRefused,
+        Sent: result.Sent,
         GoodputPerSecond: result.Goodput,
         Retries: result.Retries,
         RetryWaitSeconds: result.RetryWait.TotalSeconds,
@@ -159,6 +166,7 @@ internal sealed record LoadDocument(
     long Errors,
     long Timeouts,
     long LocallyRefused,
+    long Sent,
     double GoodputPerSecond,
     long Retries,
     double RetryWaitSeconds,

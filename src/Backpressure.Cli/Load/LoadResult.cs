@@ -27,6 +27,9 @@ internal sealed class LoadResult
     /// <summary>With the client throttle: calls answered 429 by the client itself, which never reached the server (also counted under 429).</summary>
     public long LocallyRefused { get; set; }
 
+    /// <summary>With the client handler: requests that went out to the server, retries included (what the server had to answer).</summary>
+    public long Sent { get; set; }
+
     public long Retries { get; set; }
 
     public TimeSpan RetryWait { get; set; }
@@ -77,6 +80,7 @@ internal sealed class LoadResult
 
         Timeouts += other.Timeouts;
         LocallyRefused += other.LocallyRefused;
+        Sent += other.Sent;
         Retries += other.Retries;
         RetryWait += other.RetryWait;
         TotalBytes += other.TotalBytes;

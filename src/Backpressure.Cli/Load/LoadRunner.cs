@@ -14,6 +14,7 @@ namespace Backpressure.Cli.Load;
 internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvider)
 {
     private static readonly TimeSpan SpinThreshold = TimeSpan.FromMilliseconds(1);
+    private static readonly HttpRequestOptionsKey<LoadResult> TallyOption = new("bp.tally");
     private long _completed;
 
     /// <summary>Requests finished so far, for a progress display.</summary>
@@ -29,12 +30,11 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
             AllowAutoRedirect = false,
             ConnectTimeout = settings.Timeout,
         };
-        // The client throttle sits in front of the connections: what it refuses never leaves this process. It fails calls
-        // fast while a Retry-After lasts (holding them would bend the open-loop schedule) and leaves retries to --retry-after.
-        using HttpMessageHandler sender = settings.ClientThrottle
-            ? new Backpressure.Http.ClientBackpressureHandler(
-                new Backpressure.Http.HttpClientBackpressureOptions { MaxRetries = 0, RetryAfter = Backpressure.Http.RetryAfterHandling.FailFast }, timeProvider)
-            { InnerHandler = handler }
+        // Backpressure's client handler sits in front of the connections: what it refuses never leaves this process, and
+        // a counter behind it sees every request that does. With the throttle it fails calls fast while a Retry-After
+        // lasts (holding them would bend the open-loop schedule) and retries within its budget; without it, retries are blind.
+        using HttpMessageHandler sender = settings.ClientThrottle || settings.ClientRetries > 0
+            ? new Backpressure.Http.ClientBackpressureHandler(ClientOptions(settings), timeProvider) { InnerHandler = new SentCounter(handler) }
             : handler;
         using var client = new HttpClient(sender, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(abort);
@@ -260,7 +260,7 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
         {
             // The stop token only ends retry waits; a request already sent runs to its end, as in hey.
             using HttpResponseMessage response = await pipeline.ExecuteAsync(
-                    _ => SendOnceAsync(client, last, abort), stop)
+                    _ => SendOnceAsync(client, last, tally, abort), stop)
                 .ConfigureAwait(false);
         }
         catch (TimeoutException)
@@ -326,11 +326,12 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
         }
     }
 
-    private async ValueTask<HttpResponseMessage> SendOnceAsync(HttpClient client, LastAttempt last, CancellationToken abort)
+    private async ValueTask<HttpResponseMessage> SendOnceAsync(HttpClient client, LastAttempt last, LoadResult tally, CancellationToken abort)
     {
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(abort);
         attempt.CancelAfter(settings.Timeout);
         using var request = new HttpRequestMessage(settings.Method, settings.Url);
+        request.Options.Set(TallyOption, tally);
         if (last.Priority is { } priority)
         {
             request.Headers.TryAddWithoutValidation(settings.MixHeader, priority);
@@ -395,6 +396,34 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
         IOException { InnerException: SocketException socket } => $"{e.HttpRequestError}: {socket.SocketErrorCode}",
         _ => e.HttpRequestError.ToString(),
     };
+
+    private static Backpressure.Http.HttpClientBackpressureOptions ClientOptions(LoadSettings settings) => settings.ClientThrottle
+        ? new() { MaxRetries = settings.ClientRetries, RetryAfter = Backpressure.Http.RetryAfterHandling.FailFast }
+        : new()
+        {
+            Throttle = false,
+            MaxRetries = settings.ClientRetries,
+            RetryAfter = Backpressure.Http.RetryAfterHandling.Ignore,
+            RetryDelay = TimeSpan.FromMilliseconds(50),
+            RetryBudget = new() { RetryRatio = 1, MinRetriesPerWindow = 1_000_000 },
+        };
+
+    /// <summary>Counts, in the tally the request carries, every request that goes out to the server (retries included).</summary>
+    private sealed class SentCounter(HttpMessageHandler inner) : DelegatingHandler(inner)
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.Options.TryGetValue(TallyOption, out LoadResult? tally))
+            {
+                lock (tally)
+                {
+                    tally.Sent++;
+                }
+            }
+
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
 
     private sealed class LastAttempt
     {

@@ -72,6 +72,13 @@ internal sealed record LoadSettings
     /// </summary>
     public bool ClientThrottle { get; init; }
 
+    /// <summary>
+    /// Retries of a call answered 429 or 503, made by Backpressure's client handler: within its retry budget (and
+    /// honouring Retry-After) with <see cref="ClientThrottle"/>, blindly (after about 50 ms, whatever the server said)
+    /// without it. 0 for none. The report then says how many requests reached the server per call.
+    /// </summary>
+    public int ClientRetries { get; init; }
+
     /// <summary>Picks a request's priority by weight; null without a mix.</summary>
     public string? PickPriority()
     {
