@@ -82,10 +82,11 @@ public sealed class ClientBackpressureHandler : DelegatingHandler
                 return response;
             }
 
-            TimeSpan? told = RetryAfterOf(response, time);
-            if (told is { } wait && options.RetryAfter != RetryAfterHandling.Ignore)
+            TimeSpan? told = options.RetryAfter == RetryAfterHandling.Ignore ? null : RetryAfterOf(response, time);
+            bool holdsEveryCall = told >= options.HoldEveryCallFrom;
+            if (holdsEveryCall)
             {
-                destination.Hold.Extend(wait);
+                destination.Hold.Extend(told!.Value);
             }
 
             if (attempt >= options.MaxRetries || !retriable)
@@ -101,11 +102,16 @@ public sealed class ClientBackpressureHandler : DelegatingHandler
 
             _state.Count(destination, "retried");
             response.Dispose();
-            if (told is null || options.RetryAfter == RetryAfterHandling.Ignore)
+            if (told is null)
             {
                 // No word from the server on when: exponential backoff with full jitter (AWS's "Exponential Backoff And Jitter").
                 double ceiling = options.RetryDelay.TotalMilliseconds * Math.Pow(2, attempt);
                 await Task.Delay(TimeSpan.FromMilliseconds(ceiling * (0.5 + (_state.Random() / 2))), time, cancellationToken).ConfigureAwait(false);
+            }
+            else if (!holdsEveryCall)
+            {
+                // A short wait holds only this call's own retry (the loop's hold check waits out a long one).
+                await Task.Delay(told.Value, time, cancellationToken).ConfigureAwait(false);
             }
         }
     }

@@ -20,6 +20,15 @@ public sealed class HttpClientBackpressureOptions : ClientBackpressureOptions
     /// <summary>The longest <c>Retry-After</c> honoured by holding calls: a longer one fails them fast instead. From 0 to 1 hour; default 30 s.</summary>
     public TimeSpan MaxHold { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The shortest <c>Retry-After</c> that holds every call to the destination; a shorter one delays only the retry of
+    /// the call it answered. From 0 (every Retry-After holds every call) to 1 hour; default 2 s. HTTP's <c>Retry-After</c>
+    /// is in whole seconds: a concurrency limit whose next permit frees in 50 ms says 1, and holding every call for that
+    /// second starved the server in our retry-storm run (8 calls/s served where 18 could be); a rate limit that says
+    /// 10 means it.
+    /// </summary>
+    public TimeSpan HoldEveryCallFrom { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <inheritdoc />
     public override void Validate()
     {
@@ -27,6 +36,11 @@ public sealed class HttpClientBackpressureOptions : ClientBackpressureOptions
         if (!Enum.IsDefined(RetryAfter))
         {
             throw new ArgumentException($"{nameof(RetryAfter)} must be Wait, FailFast or Ignore (was {RetryAfter}).", nameof(RetryAfter));
+        }
+
+        if (HoldEveryCallFrom < TimeSpan.Zero || HoldEveryCallFrom > TimeSpan.FromHours(1))
+        {
+            throw new ArgumentException($"{nameof(HoldEveryCallFrom)} must be from 0 to 1 hour (was {HoldEveryCallFrom}).", nameof(HoldEveryCallFrom));
         }
 
         if (MaxHold < TimeSpan.Zero || MaxHold > TimeSpan.FromHours(1))

@@ -77,6 +77,22 @@ public sealed class ClientBackpressureHandlerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ARetryAfterShorterThanHoldEveryCallFrom_DoesNotHoldTheNextCall()
+    {
+        int calls = 0;
+        _answer = context => Interlocked.Increment(ref calls) == 1 ? Refuse(context, HttpStatusCode.TooManyRequests, "1") : context.Response.WriteAsync("ok");
+        (ServiceProvider services, HttpClient client) = NewClient(o => { o.MaxRetries = 0; o.Throttle = false; });
+        using var _ = services;
+
+        using HttpResponseMessage refused = await client.GetAsync("/");
+        using HttpResponseMessage next = await client.GetAsync("/");
+
+        long[] hits = [.. _hits];
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+        Assert.True(Stopwatch.GetElapsedTime(hits[0], hits[1]) < TimeSpan.FromSeconds(0.9), "a one-second Retry-After held the next call");
+    }
+
+    [Fact]
     public async Task ToldRetryAfterTwoSeconds_WithFailFast_EveryCallForTwoSecondsIsAnsweredLocally_AndNoneReachesTheServer()
     {
         _answer = context => Refuse(context, HttpStatusCode.TooManyRequests, "2");
