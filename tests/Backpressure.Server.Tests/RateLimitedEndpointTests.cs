@@ -107,12 +107,17 @@ public sealed class RateLimitedEndpointTests
         }
     }
 
-    [Fact]
-    public async Task Start_WithAnInvalidRateLimit_FailsNamingTheOption()
+    [Theory]
+    [InlineData("--Backpressure:RateLimits:token-bucket:TokensPerPeriod=0", "Rate-limit policy 'token-bucket': TokensPerPeriod must be greater than zero")]
+    [InlineData("--Backpressure:RateLimits:token-bucket:TokenLimit=2147483647", "Rate-limit policy 'token-bucket': TokenLimit × ReplenishmentPeriod must be at most")]
+    [InlineData("--Backpressure:RateLimits:leaky-bucket:ReplenishmentPeriod=50.00:00:00", "Rate-limit policy 'leaky-bucket': ReplenishmentPeriod / PermitsPerPeriod must be at most 49 days")]
+    public async Task Start_WithAnInvalidRateLimit_FailsNamingTheOption(string setting, string message)
     {
-        var e = await Assert.ThrowsAsync<OptionsValidationException>(() =>
-            RunningServer.StartAsync("--Backpressure:RateLimits:token-bucket:TokensPerPeriod=0"));
-        Assert.Contains("Rate-limit policy 'token-bucket': TokensPerPeriod must be greater than zero", e.Message, StringComparison.Ordinal);
+        string[] settings = setting.Contains("TokenLimit", StringComparison.Ordinal)
+            ? [setting, "--Backpressure:RateLimits:token-bucket:ReplenishmentPeriod=365.00:00:00"]
+            : setting.Contains("leaky-bucket", StringComparison.Ordinal) ? [setting, "--Backpressure:RateLimits:leaky-bucket:PermitsPerPeriod=1"] : [setting];
+        var e = await Assert.ThrowsAsync<OptionsValidationException>(() => RunningServer.StartAsync(settings));
+        Assert.Contains(message, e.Message, StringComparison.Ordinal);
     }
 
     private static Task<HttpResponseMessage> Get(RunningServer server, string policy, string client)

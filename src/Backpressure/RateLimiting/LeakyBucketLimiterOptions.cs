@@ -26,5 +26,16 @@ public sealed class LeakyBucketLimiterOptions
         {
             throw new ArgumentException($"{nameof(ReplenishmentPeriod)} must be at least one tick per permit (was {ReplenishmentPeriod} for {PermitsPerPeriod}).", nameof(ReplenishmentPeriod));
         }
+
+        // Queued requests leave on a timer set one interval ahead, and a timer waits at most about 49.7 days: a longer
+        // interval would throw when the first request queues, under traffic, and leave that client's requests hanging.
+        if (ReplenishmentPeriod.Ticks / PermitsPerPeriod > MostInterval.Ticks)
+        {
+            throw new ArgumentException(
+                $"{nameof(ReplenishmentPeriod)} / {nameof(PermitsPerPeriod)} must be at most {MostInterval.TotalDays:F0} days between permits, the longest a timer waits (was {ReplenishmentPeriod} for {PermitsPerPeriod}).",
+                nameof(ReplenishmentPeriod));
+        }
     }
+
+    private static TimeSpan MostInterval => TimeSpan.FromDays(49);
 }

@@ -18,5 +18,14 @@ public sealed class TokenBucketLimiterOptions
         OptionChecks.Positive(TokenLimit, nameof(TokenLimit));
         OptionChecks.Positive(TokensPerPeriod, nameof(TokensPerPeriod));
         OptionChecks.Positive(ReplenishmentPeriod, nameof(ReplenishmentPeriod));
+
+        // The bucket counts in ticks of credit (a token is a period's worth), so a full bucket is TokenLimit periods of
+        // ticks: past long's range it would throw when the first partition is created, under traffic, rather than here.
+        if (ReplenishmentPeriod.Ticks > long.MaxValue / TokenLimit)
+        {
+            throw new ArgumentException(
+                $"{nameof(TokenLimit)} × {nameof(ReplenishmentPeriod)} must be at most {TimeSpan.MaxValue.TotalDays:F0} days (was {TokenLimit} × {ReplenishmentPeriod}).",
+                nameof(ReplenishmentPeriod));
+        }
     }
 }

@@ -193,6 +193,8 @@ public sealed class RateLimiterTests
         Assert.Equal("ReplenishmentPeriod", Assert.Throws<ArgumentException>(() => new TokenBucketLimiter(new TokenBucketLimiterOptions { TokenLimit = 1, TokensPerPeriod = 1, ReplenishmentPeriod = TimeSpan.FromSeconds(-1) })).ParamName);
         Assert.Equal("PermitsPerPeriod", Assert.Throws<ArgumentException>(() => new LeakyBucketLimiter(new LeakyBucketLimiterOptions { PermitsPerPeriod = 0 })).ParamName);
         Assert.Equal("QueueLimit", Assert.Throws<ArgumentException>(() => new LeakyBucketLimiter(new LeakyBucketLimiterOptions { PermitsPerPeriod = 1, QueueLimit = -1 })).ParamName);
+        Assert.Equal("ReplenishmentPeriod", Assert.Throws<ArgumentException>(() => new TokenBucketLimiter(new TokenBucketLimiterOptions { TokenLimit = int.MaxValue, TokensPerPeriod = 1, ReplenishmentPeriod = TimeSpan.FromDays(365) })).ParamName);
+        Assert.Equal("ReplenishmentPeriod", Assert.Throws<ArgumentException>(() => new LeakyBucketLimiter(new LeakyBucketLimiterOptions { PermitsPerPeriod = 1, ReplenishmentPeriod = TimeSpan.FromDays(50) })).ParamName);
     }
 
     [Fact]
