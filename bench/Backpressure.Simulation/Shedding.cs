@@ -1,5 +1,6 @@
 using System.Text;
 using Backpressure.Admission;
+using static Backpressure.Simulation.HeadToHead;
 
 namespace Backpressure.Simulation;
 
@@ -120,10 +121,4 @@ public static class Shedding
 
     /// <summary>The target a run's waiting room had in force at the end, in milliseconds; 0 with no room.</summary>
     private static double TargetOf(RunResult run) => run.RoomTarget.TotalMilliseconds;
-
-    private static void Header(StringBuilder text, Scenario scenario, string note) => HeadToHead.Header(text, scenario, note);
-
-    private static string Row(params string[] cells) => HeadToHead.Row(cells);
-
-    private static string Percent(double share) => HeadToHead.Percent(share);
 }

@@ -66,19 +66,19 @@ public sealed class WaitingRoomInterceptor : CallLimitingInterceptor, IDisposabl
             criticality = claimed;
         }
 
-        string cohortKey = _options.CohortKey is { } cohort && context.RequestHeaders.GetValue(cohort) is { Length: > 0 } user
-            ? user
-            : AddressOf(context.Peer);
+        int cohort = _options.CohortKey is { } cohortKey && context.RequestHeaders.GetValue(cohortKey) is { Length: > 0 } user
+            ? AdmissionPriority.CohortOf(user)
+            : AdmissionPriority.CohortOf(AddressOf(context.Peer));
         TimeSpan? deadline = _options.HonourDeadline && context.Deadline != DateTime.MaxValue
             ? context.Deadline - time.GetUtcNow().UtcDateTime
             : null;
-        return new AdmissionRequest(new AdmissionPriority(criticality, AdmissionPriority.CohortOf(cohortKey)), deadline);
+        return new AdmissionRequest(new AdmissionPriority(criticality, cohort), deadline);
     }
 
     /// <summary>The address of a peer such as <c>ipv4:127.0.0.1:5000</c> or <c>ipv6:[::1]:5000</c>, without its port: one cohort per client host.</summary>
-    private static string AddressOf(string peer)
+    private static ReadOnlySpan<char> AddressOf(string peer)
     {
         int port = peer.LastIndexOf(':');
-        return port > peer.IndexOf(':') ? peer[..port] : peer;
+        return port > peer.IndexOf(':') ? peer.AsSpan(0, port) : peer;
     }
 }

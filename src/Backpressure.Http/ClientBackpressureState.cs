@@ -14,9 +14,12 @@ internal sealed class ClientBackpressureState
     // Destinations are the application's own choice, not a remote client's, but a loop over generated URLs must not grow
     // this without bound: beyond this many, new destinations share one state.
     private const int MostDestinations = 1000;
-    private const string Overflow = "(other destinations)";
+    private static readonly (string, string, int) s_overflow = ("(other destinations)", "", 0);
+    private static readonly (string, string, int) s_relative = ("(relative)", "", 0);
 
-    private readonly ConcurrentDictionary<string, Destination> _destinations = new(StringComparer.OrdinalIgnoreCase);
+    // Keyed by scheme, host and port as the Uri holds them (it caches all three; its Authority is a new string each
+    // time), so finding a call's destination allocates nothing.
+    private readonly ConcurrentDictionary<(string Scheme, string Host, int Port), Destination> _destinations = new();
     private readonly Counter<long>? _requests;
 
     public ClientBackpressureState(HttpClientBackpressureOptions options, TimeProvider time, IMeterFactory? meterFactory, Func<double>? random = null)
@@ -42,7 +45,7 @@ internal sealed class ClientBackpressureState
 
     public Destination For(Uri? uri)
     {
-        string key = uri is { IsAbsoluteUri: true } ? $"{uri.Scheme}://{uri.Authority}" : "(relative)";
+        (string, string, int) key = uri is { IsAbsoluteUri: true } ? (uri.Scheme, uri.Host, uri.Port) : s_relative;
         if (_destinations.TryGetValue(key, out Destination? known))
         {
             return known;
@@ -50,11 +53,14 @@ internal sealed class ClientBackpressureState
 
         if (_destinations.Count >= MostDestinations)
         {
-            key = Overflow;
+            key = s_overflow;
         }
 
-        return _destinations.GetOrAdd(key, static (name, state) => new Destination(name, state), this);
+        return _destinations.GetOrAdd(key, static (destination, state) => new Destination(NameOf(destination), state), this);
     }
+
+    private static string NameOf((string Scheme, string Host, int Port) destination) =>
+        destination.Host.Length == 0 ? destination.Scheme : $"{destination.Scheme}://{destination.Host}:{destination.Port}";
 
     public void Count(Destination destination, string outcome) =>
         _requests?.Add(1, new KeyValuePair<string, object?>("server.address", destination.Name), new KeyValuePair<string, object?>(BackpressureMeter.OutcomeTag, outcome));

@@ -10,6 +10,7 @@ internal static class AdmissionNames
 {
     private static readonly string[] s_criticalities = ["critical", "normal", "sheddable", "batch"];
     private static readonly string[] s_reasons = ["limit_full", "priority", "queue_full", "displaced", "waited_too_long", "deadline"];
+    private static readonly string[] s_sheds = [.. s_criticalities.SelectMany(c => s_reasons.Select(r => $"{c}; reason={r}"))];
 
     public static string Criticality(Criticality criticality) => s_criticalities[(int)criticality];
 
@@ -30,5 +31,5 @@ internal static class AdmissionNames
     }
 
     /// <summary>The value of a refusal's shed header or trailer: <c>sheddable; reason=priority</c>.</summary>
-    public static string Shed(Criticality criticality, ShedReason reason) => $"{Criticality(criticality)}; reason={Reason(reason)}";
+    public static string Shed(Criticality criticality, ShedReason reason) => s_sheds[((int)criticality * s_reasons.Length) + (int)reason];
 }

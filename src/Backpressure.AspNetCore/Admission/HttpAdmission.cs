@@ -12,9 +12,6 @@ internal sealed class HttpAdmission(WaitingRoomPolicyOptions options)
 {
     private const long MostDeadlineMilliseconds = 86_400_000;
 
-    private readonly RequestPartitioner _cohorts = options.CohortHeader is { } header
-        ? RequestPartitioner.ClientChosenHeader(header)
-        : RequestPartitioner.RemoteAddress;
 
     public AdmissionRequest Describe(HttpContext context)
     {
@@ -27,7 +24,34 @@ internal sealed class HttpAdmission(WaitingRoomPolicyOptions options)
         TimeSpan? deadline = options.DeadlineHeader is { } deadlineHeader && ParseDeadline(context.Request.Headers[deadlineHeader].ToString()) is { } ms
             ? TimeSpan.FromMilliseconds(ms)
             : null;
-        return new AdmissionRequest(new AdmissionPriority(criticality, AdmissionPriority.CohortOf(_cohorts.KeyOf(context))), deadline);
+        return new AdmissionRequest(new AdmissionPriority(criticality, CohortOf(context)), deadline);
+    }
+
+    /// <summary>
+    /// The cohort of the trusted cohort header's value, else of the client's address (an IPv6 client by its /64, as
+    /// <see cref="RequestPartitioner.RemoteAddress"/> counts it): hashed where it lies, with nothing allocated per request.
+    /// </summary>
+    private int CohortOf(HttpContext context)
+    {
+        if (options.CohortHeader is { } header && context.Request.Headers[header].ToString() is { Length: > 0 } key)
+        {
+            return AdmissionPriority.CohortOf(key);
+        }
+
+        Span<byte> address = stackalloc byte[16];
+        if (context.Connection.RemoteIpAddress is not { } remote || !remote.TryWriteBytes(address, out int length))
+        {
+            return 0;
+        }
+
+        int significant = length == 16 && !remote.IsIPv4MappedToIPv6 ? 8 : length;
+        Span<char> chars = stackalloc char[16];
+        for (int i = 0; i < significant; i++)
+        {
+            chars[i] = (char)address[i];
+        }
+
+        return AdmissionPriority.CohortOf(chars[..significant]);
     }
 
     /// <summary>Why the request cannot be admitted as sent (answered 400), or null.</summary>

@@ -19,8 +19,6 @@ public readonly record struct AdmissionPriority
     /// <summary>How many ranks there are: <see cref="CohortCount"/> for each criticality.</summary>
     public const int RankCount = 4 * CohortCount;
 
-    private static int s_nextAnonymousCohort;
-
     /// <summary>Creates a priority.</summary>
     /// <param name="criticality">The request's level.</param>
     /// <param name="cohort">Its cohort, from 0 to <see cref="CohortCount"/> − 1.</param>
@@ -54,17 +52,6 @@ public readonly record struct AdmissionPriority
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(rank, RankCount);
         return new AdmissionPriority((Criticality)(rank / CohortCount), rank % CohortCount);
     }
-
-    /// <summary>
-    /// The priority of a request of <paramref name="criticality"/> from <paramref name="cohortKey"/> (a user,
-    /// tenant or client key): the same key always lands in the same cohort, in every process. A request with
-    /// no key gets the next cohort in turn, so partial shedding still takes an even share of anonymous
-    /// requests, though not the same ones each time.
-    /// </summary>
-    public static AdmissionPriority For(Criticality criticality, string? cohortKey) =>
-        new(criticality, cohortKey is null
-            ? (int)((uint)Interlocked.Increment(ref s_nextAnonymousCohort) % CohortCount)
-            : CohortOf(cohortKey));
 
     /// <summary>
     /// The cohort of a key: FNV-1a over its characters, folded to <see cref="CohortCount"/>. Stable across

@@ -62,7 +62,7 @@ internal sealed class AdmissionQueue : IDisposable
     private long _intervalTicks;
     private long _serviceTicks;
     private long _grantedAtLastTick;
-    private long _grantedInLastInterval;
+    private long _grantedInLastTick;
     private long _roomShedsAtLastTick;
     private int _disposed;
 
@@ -154,18 +154,8 @@ internal sealed class AdmissionQueue : IDisposable
             return Shed(level, ShedReason.Priority);
         }
 
-        if (Volatile.Read(ref _queued) == 0 || !AnyWaitingAtOrAbove(level))
-        {
-            RateLimitLease lease = _limiter.AttemptAcquire(permitCount);
-            if (lease.IsAcquired)
-            {
-                return Admit(level, lease);
-            }
-
-            _lastRefusal = lease;
-        }
-
-        return Shed(level, ShedReason.LimitFull);
+        bool mayGoFirst = Volatile.Read(ref _queued) == 0 || !AnyWaitingAtOrAbove(level);
+        return (mayGoFirst ? AdmitAtOnce(level, permitCount) : null) ?? (RateLimitLease)Shed(level, ShedReason.LimitFull);
     }
 
     public ValueTask<RateLimitLease> AcquireAsync(AdmissionRequest request, int permitCount, CancellationToken cancellationToken)
@@ -182,15 +172,10 @@ internal sealed class AdmissionQueue : IDisposable
             return new(Shed(level, ShedReason.Priority));
         }
 
-        if (Volatile.Read(ref _queued) == 0)
+        // With others waiting, Enqueue decides under the lock whether this request may go before them.
+        if (Volatile.Read(ref _queued) == 0 && AdmitAtOnce(level, permitCount) is { } admitted)
         {
-            RateLimitLease lease = _limiter.AttemptAcquire(permitCount);
-            if (lease.IsAcquired)
-            {
-                return new(Admit(level, lease));
-            }
-
-            _lastRefusal = lease;
+            return new(admitted);
         }
 
         if (_options.QueueLimit == 0)
@@ -218,9 +203,9 @@ internal sealed class AdmissionQueue : IDisposable
             : s_unknownRetryAfter;
 
         // With the queue ahead, the wait is at least the time it takes to drain at the rate the limit grants.
-        long granted = Volatile.Read(ref _grantedInLastInterval);
+        long granted = Volatile.Read(ref _grantedInLastTick);
         TimeSpan drain = granted > 0
-            ? TimeSpan.FromTicks((long)(Volatile.Read(ref _queued) * (double)Volatile.Read(ref _intervalTicks) / granted))
+            ? TimeSpan.FromTicks((long)(Volatile.Read(ref _queued) * (double)TickPeriod.Ticks / granted))
             : TimeSpan.Zero;
         TimeSpan wait = reason == ShedReason.Priority ? Max(Interval, drain) : Max(limiter, drain);
         return Max(wait, s_minimumRetry);
@@ -262,8 +247,16 @@ internal sealed class AdmissionQueue : IDisposable
         return rank > Volatile.Read(ref _thresholdRank);
     }
 
-    private AdmittedLease Admit(int level, RateLimitLease lease)
+    /// <summary>A permit of the limiter now, counted as admitted; null when it refuses (its refusal kept for <see cref="RetryAfter"/>).</summary>
+    private AdmittedLease? AdmitAtOnce(int level, int permitCount)
     {
+        RateLimitLease lease = _limiter.AttemptAcquire(permitCount);
+        if (!lease.IsAcquired)
+        {
+            _lastRefusal = lease;
+            return null;
+        }
+
         Interlocked.Increment(ref _admitted[level]);
         return new AdmittedLease(this, lease);
     }
@@ -322,14 +315,12 @@ internal sealed class AdmissionQueue : IDisposable
             // Room may have come back since the lock-free attempt; the more critical waiters go first.
             if (!WaitingAtOrAbove(level))
             {
-                RateLimitLease lease = _limiter.AttemptAcquire(permitCount);
-                if (lease.IsAcquired)
+                if (AdmitAtOnce(level, permitCount) is { } admitted)
                 {
-                    return new(Admit(level, lease));
+                    return new(admitted);
                 }
 
-                _lastRefusal = lease;
-                ArmRetry(lease, now);
+                ArmRetry(now);
             }
 
             if (_queued >= _options.QueueLimit)
@@ -417,16 +408,14 @@ internal sealed class AdmissionQueue : IDisposable
             {
                 LinkedList<Waiter> level = FirstNonEmptyLevel();
                 LinkedListNode<Waiter> next = lifo ? level.Last! : level.First!;
-                RateLimitLease lease = _limiter.AttemptAcquire(next.Value.Permits);
-                if (!lease.IsAcquired)
+                if (AdmitAtOnce(next.Value.Level, next.Value.Permits) is not { } admitted)
                 {
-                    _lastRefusal = lease;
-                    ArmRetry(lease, now);
+                    ArmRetry(now);
                     break;
                 }
 
                 Remove(next);
-                (outcomes ??= []).Add((next.Value, Admit(next.Value.Level, lease)));
+                (outcomes ??= []).Add((next.Value, admitted));
             }
 
             if (_queued == 0)
@@ -468,9 +457,9 @@ internal sealed class AdmissionQueue : IDisposable
     /// Sets a timer to try again when the limiter says room comes back: for limiters whose room returns with
     /// time rather than with permits, and as a safety net when permits are returned past the room.
     /// </summary>
-    private void ArmRetry(RateLimitLease refusal, long now)
+    private void ArmRetry(long now)
     {
-        TimeSpan after = refusal.TryGetMetadata(MetadataName.RetryAfter, out TimeSpan retryAfter) ? retryAfter : Target;
+        TimeSpan after = _lastRefusal is { } refusal && refusal.TryGetMetadata(MetadataName.RetryAfter, out TimeSpan retryAfter) ? retryAfter : Target;
         after = Max(s_minimumRetry, Min(after, Target));
         long due = now + (long)(after.Ticks * (_time.TimestampFrequency / (double)TimeSpan.TicksPerSecond));
         if (due >= _retryDue && _retry is not null)
@@ -514,41 +503,31 @@ internal sealed class AdmissionQueue : IDisposable
             }
         }
 
-        long grantedInInterval = granted - _grantedAtLastTick;
+        long grantedInTick = granted - _grantedAtLastTick;
         bool shedForRoom = roomSheds != _roomShedsAtLastTick;
         _grantedAtLastTick = granted;
         _roomShedsAtLastTick = roomSheds;
-        Volatile.Write(ref _grantedInLastInterval, grantedInInterval);
-        TimeSpan oldestWait;
+        Volatile.Write(ref _grantedInLastTick, grantedInTick);
         bool standing;
         lock (_gate)
         {
-            long now = _time.GetTimestamp();
-            standing = Standing(now);
-            oldestWait = TimeSpan.Zero;
-            foreach (LinkedList<Waiter> level in _levels)
-            {
-                if (level.First is { } oldest && _time.GetElapsedTime(oldest.Value.Enqueued, now) is var waited && waited > oldestWait)
-                {
-                    oldestWait = waited;
-                }
-            }
+            standing = Standing(_time.GetTimestamp());
         }
 
         // Overloaded: requests were refused for want of room, or a standing queue formed (CoDel's bad queue). Busy: a
         // queue that is absorbing a burst (good queue). Calm: no queue at all.
         OverloadSignal signal = shedForRoom || standing ? OverloadSignal.Overloaded
-            : oldestWait > TimeSpan.Zero ? OverloadSignal.Busy
+            : Volatile.Read(ref _queued) != 0 ? OverloadSignal.Busy
             : OverloadSignal.Calm;
 
-        if (_options.ShedByPriority)
+        if (_shedByPriority)
         {
             for (int rank = 0; rank < _arrivals.Length; rank++)
             {
                 _arrivalsSnapshot[rank] = Interlocked.Exchange(ref _arrivals[rank], 0);
             }
 
-            Volatile.Write(ref _thresholdRank, _threshold.Update(_arrivalsSnapshot, grantedInInterval, signal));
+            Volatile.Write(ref _thresholdRank, _threshold.Update(_arrivalsSnapshot, grantedInTick, signal));
         }
 
         RefreshTimes();
