@@ -2,12 +2,15 @@ using System.Threading.RateLimiting;
 using Backpressure.Adaptive;
 using Backpressure.Admission;
 using Backpressure.AspNetCore.Admission;
+using Backpressure.AspNetCore.Shutdown;
+using Microsoft.AspNetCore.Hosting;
 using Backpressure.Partitioning;
 using Backpressure.RateLimiting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Backpressure.AspNetCore;
@@ -101,6 +104,7 @@ public sealed class BackpressureBuilder
     public BackpressureBuilder AddPressureGauge(string name, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        RejectUnknownSettings<PressureGaugeOptions>("Pressure gauge", name, configuration);
         return AddPressureGauge(name, options => options.Bind(configuration));
     }
 
@@ -123,6 +127,7 @@ public sealed class BackpressureBuilder
     public BackpressureBuilder AddAdaptiveConcurrency(string name, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        RejectUnknownSettings<AdaptiveConcurrencyOptions>("Adaptive concurrency limit", name, configuration);
         return AddAdaptiveConcurrency(name, options => options.Bind(configuration));
     }
 
@@ -140,6 +145,7 @@ public sealed class BackpressureBuilder
     public BackpressureBuilder AddWaitingRoom(string name, string limiterPolicy, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        RejectUnknownSettings<WaitingRoomPolicyOptions>("Waiting room", name, configuration);
         return AddWaitingRoom(name, limiterPolicy, options => options.Bind(configuration));
     }
 
@@ -257,6 +263,7 @@ public sealed class BackpressureBuilder
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(configuration);
         Services.AddOptions<TOptions>(name).Bind(configuration).ValidateOnStart();
+        RejectUnknownSettings<TOptions>("Rate-limit policy", name, configuration, typeof(PartitionedPolicyOptions));
         Services.AddSingleton<IValidateOptions<TOptions>>(new OptionsValidator<TOptions>("Rate-limit policy", name, validate));
         OptionsBuilder<PartitionedPolicyOptions> partitions = AddPartitioning(name).Bind(configuration);
         if (partitioning is not null)
@@ -271,6 +278,58 @@ public sealed class BackpressureBuilder
             return NewPartitionedPolicy(sp, name, partition => create(backend, name, partition, options), describe(options));
         });
     }
+
+    /// <summary>
+    /// Drains the server when it is asked to stop (<see cref="ShutdownDrain"/>): new requests are refused with 503 and
+    /// <c>Retry-After</c> while admitted ones finish, within <see cref="ShutdownDrainOptions.DrainTimeout"/>; the host's
+    /// shutdown timeout is raised to leave it room. Options are bound from <paramref name="configuration"/> (for example <c>Backpressure:Shutdown</c>).
+    /// </summary>
+    /// <param name="configuration">The section holding <see cref="ShutdownDrainOptions"/>.</param>
+    public BackpressureBuilder DrainOnShutdown(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        Services.AddSingleton(UnknownSettings.Validator<ShutdownDrainOptions>("Shutdown drain", null, configuration, [typeof(ShutdownDrainOptions)]));
+        return DrainOnShutdown(options => options.Bind(configuration));
+    }
+
+    /// <summary>As <see cref="DrainOnShutdown(IConfiguration)"/>, with the options set in code.</summary>
+    /// <param name="configure">Sets the options.</param>
+    public BackpressureBuilder DrainOnShutdown(Action<ShutdownDrainOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        return DrainOnShutdown(options => options.Configure(configure));
+    }
+
+    private BackpressureBuilder DrainOnShutdown(Action<OptionsBuilder<ShutdownDrainOptions>> configure)
+    {
+        if (Services.Any(d => d.ServiceType == typeof(ShutdownDrain)))
+        {
+            throw new InvalidOperationException("DrainOnShutdown is called once per host.");
+        }
+
+        Services.AddSingleton<IValidateOptions<ShutdownDrainOptions>>(
+            new OptionsValidator<ShutdownDrainOptions>("Shutdown drain", null, static o => o.Validate()));
+        configure(Services.AddOptions<ShutdownDrainOptions>().ValidateOnStart());
+        Services.AddSingleton<ShutdownDrain>();
+        Services.AddHostedService(sp => sp.GetRequiredService<ShutdownDrain>());
+        Services.AddTransient<IStartupFilter, ShutdownDrainStartupFilter>();
+
+        // The host's shutdown timeout bounds the drain and Kestrel's own stop after it; 5 s is left for the latter.
+        Services.AddOptions<HostOptions>().PostConfigure<IOptions<ShutdownDrainOptions>>((host, drain) =>
+        {
+            TimeSpan needed = drain.Value.DrainTimeout + TimeSpan.FromSeconds(5);
+            if (host.ShutdownTimeout < needed)
+            {
+                host.ShutdownTimeout = needed;
+            }
+        });
+        return this;
+    }
+
+    // A misspelt key in a bound section fails start-up naming it, instead of leaving the default in force unnoticed.
+    private void RejectUnknownSettings<TOptions>(string kind, string name, IConfiguration configuration, params Type[] alsoBoundTo)
+        where TOptions : class
+        => Services.AddSingleton(UnknownSettings.Validator<TOptions>(kind, name, configuration, [typeof(TOptions), .. alsoBoundTo]));
 
     private OptionsBuilder<PartitionedPolicyOptions> AddPartitioning(string name)
     {

@@ -28,7 +28,10 @@ public static class BackpressureBuilderRedisExtensions
     public static BackpressureBuilder UseRedis(this BackpressureBuilder builder, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        return builder.UseRedis(options => options.Bind(configuration), configuration is IConfigurationSection section ? $"Redis store ({section.Path})" : null);
+        ArgumentNullException.ThrowIfNull(builder);
+        string kind = configuration is IConfigurationSection section ? $"Redis store ({section.Path})" : "Redis store";
+        builder.Services.AddSingleton(UnknownSettings.Validator<RedisStoreOptions>(kind, null, configuration, [typeof(RedisStoreOptions)]));
+        return builder.UseRedis(options => options.Bind(configuration), kind);
     }
 
     /// <summary>As <see cref="UseRedis(BackpressureBuilder, IConfiguration)"/>, with the options set in code.</summary>

@@ -1,3 +1,3 @@
 using Backpressure.Server;
 
-await ServerApplication.Build(args).RunAsync();
+return await ServerApplication.RunAsync(args, Console.Error);

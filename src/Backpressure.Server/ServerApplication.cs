@@ -75,6 +75,49 @@ public static class ServerApplication
 
     private static readonly string[] AllGauges = [Gauges.Backpressure, Gauges.Request, Gauges.Overhead];
 
+    /// <summary>The exit code when a setting is invalid (the one message says which).</summary>
+    public const int InvalidConfigurationExitCode = 2;
+
+    /// <summary>The exit code when a listener cannot be bound (the address is in use, or not this machine's).</summary>
+    public const int CannotListenExitCode = 3;
+
+    /// <summary>
+    /// Runs the server until it is stopped (SIGTERM, Ctrl+C) and returns the process's exit code. A bad setting or an
+    /// address that cannot be bound ends start-up with one line on <paramref name="errors"/> and a code of its own,
+    /// rather than an unhandled exception's abort and stack trace.
+    /// </summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        WebApplication app;
+        try
+        {
+            app = Build(args);
+            await app.StartAsync();
+        }
+        catch (Exception e) when (StartupFailure(e) is { } failure)
+        {
+            await errors.WriteLineAsync($"backpressure-server: {failure.Message}");
+            return failure.ExitCode;
+        }
+
+        await app.WaitForShutdownAsync();
+        await app.DisposeAsync();
+        return 0;
+    }
+
+    // What stops start-up and is the operator's to fix, with its one-line message; null for a bug, which keeps its stack trace.
+    private static (string Message, int ExitCode)? StartupFailure(Exception e) => e switch
+    {
+        OptionsValidationException invalid => ($"invalid configuration: {string.Join(" ", invalid.Failures)}", InvalidConfigurationExitCode),
+        // The binder's "Failed to convert configuration value at 'KEY'", and a listener address refused by Listeners.
+        InvalidOperationException { InnerException: FormatException or InvalidCastException or OverflowException or ArgumentException } bad
+            => ($"invalid configuration: {bad.Message} {bad.InnerException!.Message}", InvalidConfigurationExitCode),
+        ArgumentException bad => ($"invalid configuration: {bad.Message}", InvalidConfigurationExitCode),
+        IOException cannotBind => ($"cannot listen: {cannotBind.Message}", CannotListenExitCode),
+        _ => null,
+    };
+
     /// <summary>Builds the application from command-line arguments, <c>appsettings.json</c> and the environment.</summary>
     public static WebApplication Build(string[] args)
     {
@@ -124,10 +167,14 @@ public static class ServerApplication
             .Validate(o => o.HoldTime >= TimeSpan.Zero && o.HoldTime <= TimeSpan.FromMinutes(10),
                 "SeedRequest:HoldTime must be between 00:00:00 and 00:10:00.")
             .ValidateOnStart();
+        RejectUnknownSettings<SeedWorkOptions>(services, "SeedWork", configuration.GetSection(SeedWorkOptions.Section), typeof(SeedWorkOptions));
+        RejectUnknownSettings<SeedRequestOptions>(services, "SeedRequest", configuration.GetSection(SeedRequestOptions.Section), typeof(SeedRequestOptions));
         services.AddSingleton<SeedWork>();
         services.AddSingleton<IValidateOptions<WebSocketEndpointOptions>>(
             new OptionsValidator<WebSocketEndpointOptions>("WebSocket endpoints", null, o => o.Validate()));
         services.AddOptions<WebSocketEndpointOptions>().Bind(configuration.GetSection(WebSocketEndpointOptions.Section)).ValidateOnStart();
+        RejectUnknownSettings<WebSocketEndpointOptions>(
+            services, "WebSocket endpoints", configuration.GetSection(WebSocketEndpointOptions.Section), typeof(WebSocketEndpointOptions));
         services.AddSingleton<WebSocketSessions>();
         ConfigureGrpc(services, configuration);
         services.AddBackpressureMetrics();
@@ -135,6 +182,7 @@ public static class ServerApplication
         services.AddSingleton<RecentLatencies>();
         services.AddOptions<AlertOptions>().Bind(configuration.GetSection(AlertOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AlertOptions>>(new OptionsValidator<AlertOptions>("Alerts", null, o => o.Validate([.. AllGauges, Adaptive.Seed])));
+        RejectUnknownSettings<AlertOptions>(services, "Alerts", configuration.GetSection(AlertOptions.Section), typeof(AlertOptions));
         services.AddSingleton<ServerAlerts>();
         services.AddHostedService(sp => sp.GetRequiredService<ServerAlerts>());
         services.AddOpenTelemetry()
@@ -178,6 +226,7 @@ public static class ServerApplication
         services.AddSingleton<IValidateOptions<RateLimitStoreOptions>>(
             new OptionsValidator<RateLimitStoreOptions>("Rate-limit store", null, o => o.Validate()));
         services.AddOptions<RateLimitStoreOptions>().Bind(configuration.GetSection(RateLimitStoreOptions.Section)).ValidateOnStart();
+        RejectUnknownPolicies(services, configuration);
         IConfigurationSection limits = configuration.GetSection("Backpressure:RateLimits");
         Action<PartitionedPolicyOptions>? partitioning = store.ClientIdHeader is { Length: > 0 } header
             ? o => o.PartitionBy = RequestPartitioner.ClientChosenHeader(header)
@@ -197,6 +246,7 @@ public static class ServerApplication
             bp.AddSlidingWindow(RateLimits.SlidingWindow, limits.GetSection(RateLimits.SlidingWindow), partitioning);
             bp.AddTokenBucket(RateLimits.TokenBucket, limits.GetSection(RateLimits.TokenBucket), partitioning);
             bp.AddLeakyBucket(RateLimits.LeakyBucket, limits.GetSection(RateLimits.LeakyBucket), partitioning);
+            bp.DrainOnShutdown(configuration.GetSection("Backpressure:Shutdown"));
             if (store.UsesRedis)
             {
                 bp.UseRedis(configuration.GetSection(RateLimitStoreOptions.RedisSection));
@@ -204,12 +254,44 @@ public static class ServerApplication
         });
     }
 
+    /// <summary>
+    /// Fails start-up on a key under <c>Backpressure</c> that nothing reads: a misspelt setting (<c>Stor</c>) or a
+    /// policy this server does not have (<c>Gauges:backpresure</c>). Each policy's own keys are checked by the
+    /// library when it binds the section.
+    /// </summary>
+    private static void RejectUnknownPolicies(IServiceCollection services, ConfigurationManager configuration)
+    {
+        string[] sections = ["Shutdown", "Redis", "Gauges", "Adaptive", "WaitingRooms", "RateLimits", "WebSockets", "Grpc", "Alerts"];
+        RejectUnknownSettings<RateLimitStoreOptions>(
+            services, "Backpressure", configuration.GetSection(RateLimitStoreOptions.Section), [typeof(RateLimitStoreOptions)], sections);
+        (string Section, string[] Names)[] named =
+        [
+            ("Gauges", AllGauges), ("Adaptive", [Adaptive.Seed, Adaptive.Prioritized]),
+            ("WaitingRooms", [WaitingRooms.Prioritized]), ("RateLimits", AllRateLimits),
+        ];
+        foreach ((string section, string[] names) in named)
+        {
+            RejectUnknownSettings<RateLimitStoreOptions>(services, $"Backpressure:{section}", configuration.GetSection($"Backpressure:{section}"), [], names);
+        }
+    }
+
+    private static void RejectUnknownSettings<TOptions>(IServiceCollection services, string kind, IConfiguration section, params Type[] types)
+        where TOptions : class
+        => RejectUnknownSettings<TOptions>(services, kind, section, types, null);
+
+    private static void RejectUnknownSettings<TOptions>(
+        IServiceCollection services, string kind, IConfiguration section, Type[] types, string[]? alsoKnown)
+        where TOptions : class
+        => services.AddSingleton(UnknownSettings.Validator<TOptions>(kind, null, section, types, alsoKnown));
+
     private static void ConfigureGrpc(IServiceCollection services, ConfigurationManager configuration)
     {
         services.AddSingleton<Listeners>();
         services.AddSingleton<IValidateOptions<GrpcEndpointOptions>>(
             new OptionsValidator<GrpcEndpointOptions>("gRPC endpoint", null, o => o.Validate()));
         services.AddOptions<GrpcEndpointOptions>().Bind(configuration.GetSection(GrpcEndpointOptions.Section)).ValidateOnStart();
+        RejectUnknownSettings<GrpcEndpointOptions>(
+            services, "gRPC endpoint", configuration.GetSection(GrpcEndpointOptions.Section), typeof(GrpcEndpointOptions), typeof(GrpcMethodLimitOptions));
 
         services.AddSingleton<GrpcStreams>();
 

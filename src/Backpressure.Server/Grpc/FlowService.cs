@@ -2,6 +2,7 @@ using Backpressure.V1;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using Backpressure.AspNetCore.Shutdown;
 using Microsoft.Extensions.Options;
 
 namespace Backpressure.Server.Grpc;
@@ -13,7 +14,7 @@ namespace Backpressure.Server.Grpc;
 /// server's own deliberately slow reading (<see cref="GrpcEndpointOptions.ConsumeRate"/>) and a
 /// subscriber's optional rate.
 /// </summary>
-internal sealed class FlowService(IOptions<GrpcEndpointOptions> options, GrpcStreams streams, TimeProvider time) : Flow.FlowBase
+internal sealed class FlowService(IOptions<GrpcEndpointOptions> options, GrpcStreams streams, TimeProvider time, ShutdownDrain drain) : Flow.FlowBase
 {
     private readonly GrpcEndpointOptions _limits = options.Value;
 
@@ -21,7 +22,20 @@ internal sealed class FlowService(IOptions<GrpcEndpointOptions> options, GrpcStr
     {
         TimeSpan duration = CheckSubscribe(request);
         using GrpcStream stream = streams.Open(context.Method);
-        CancellationToken cancelled = context.CancellationToken;
+        using CancellationTokenSource call = WhileServing(context);
+        try
+        {
+            await SubscribeAsync(request, duration, responseStream, stream, call.Token);
+        }
+        catch (OperationCanceledException) when (Stopping(context))
+        {
+            throw GoingAway();
+        }
+    }
+
+    private async Task SubscribeAsync(
+        SubscribeRequest request, TimeSpan duration, IServerStreamWriter<Item> responseStream, GrpcStream stream, CancellationToken cancelled)
+    {
         ByteString payload = UnsafeByteOperations.UnsafeWrap(new byte[request.PayloadBytes]);
         Pacer? pacer = request.Rate > 0 ? new Pacer(request.Rate, timeProvider: time) : null;
         long started = time.GetTimestamp();
@@ -41,10 +55,18 @@ internal sealed class FlowService(IOptions<GrpcEndpointOptions> options, GrpcStr
     public override async Task<UploadSummary> Upload(IAsyncStreamReader<Item> requestStream, ServerCallContext context)
     {
         using GrpcStream stream = streams.Open(context.Method);
+        using CancellationTokenSource call = WhileServing(context);
         long started = time.GetTimestamp();
-        var reading = new PacedReading(_limits.ConsumeRate, time, stream, context.CancellationToken);
-        while (await reading.NextAsync(requestStream) is not null)
+        var reading = new PacedReading(_limits.ConsumeRate, time, stream, call.Token);
+        try
         {
+            while (await reading.NextAsync(requestStream) is not null)
+            {
+            }
+        }
+        catch (OperationCanceledException) when (Stopping(context))
+        {
+            throw GoingAway();
         }
 
         return new UploadSummary
@@ -59,14 +81,31 @@ internal sealed class FlowService(IOptions<GrpcEndpointOptions> options, GrpcStr
     public override async Task Chat(IAsyncStreamReader<Item> requestStream, IServerStreamWriter<Item> responseStream, ServerCallContext context)
     {
         using GrpcStream stream = streams.Open(context.Method);
-        var reading = new PacedReading(_limits.ConsumeRate, time, stream, context.CancellationToken);
+        using CancellationTokenSource call = WhileServing(context);
+        var reading = new PacedReading(_limits.ConsumeRate, time, stream, call.Token);
         long seq = 0;
-        while (await reading.NextAsync(requestStream) is { } received)
+        try
         {
-            var echo = new Item { Seq = ++seq, SentAtMicros = NowMicros(), Payload = received.Payload };
-            await WriteAsync(responseStream, echo, stream, context.CancellationToken);
+            while (await reading.NextAsync(requestStream) is { } received)
+            {
+                var echo = new Item { Seq = ++seq, SentAtMicros = NowMicros(), Payload = received.Payload };
+                await WriteAsync(responseStream, echo, stream, call.Token);
+            }
+        }
+        catch (OperationCanceledException) when (Stopping(context))
+        {
+            throw GoingAway();
         }
     }
+
+    // A stream is cancelled when its client goes, and when the server begins to stop.
+    private CancellationTokenSource WhileServing(ServerCallContext context) =>
+        CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, drain.Draining);
+
+    private bool Stopping(ServerCallContext context) => drain.IsDraining && !context.CancellationToken.IsCancellationRequested;
+
+    // UNAVAILABLE: the status gRPC clients retry, elsewhere.
+    private static RpcException GoingAway() => new(new Status(StatusCode.Unavailable, "server shutting down"));
 
     private TimeSpan CheckSubscribe(SubscribeRequest request)
     {

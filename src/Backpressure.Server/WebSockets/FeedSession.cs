@@ -13,7 +13,7 @@ namespace Backpressure.Server.WebSockets;
 /// decides what a slow subscriber loses, and one that stays full past the grace period is cut off.
 /// Each subscriber has its own producer, so under <c>block</c> only that subscriber's feed waits.
 /// </summary>
-internal sealed class FeedSession(WebSocket socket, WebSocketSessionRequest request, WebSocketEndpointOptions limits, TimeProvider time)
+internal sealed class FeedSession(WebSocket socket, WebSocketSessionRequest request, WebSocketEndpointOptions limits, TimeProvider time, CancellationToken stopping)
 {
     public const string Endpoint = "feed";
 
@@ -21,6 +21,8 @@ internal sealed class FeedSession(WebSocket socket, WebSocketSessionRequest requ
     {
         using var outbox = new WebSocketOutbox(socket, limits.OutboxOptions(request.QueueLength, request.Policy), time);
         long id = sessions.Open(Endpoint, request.Policy, outbox.GetStatistics);
+        // The server is stopping: 1001 tells the client to reconnect, to another instance.
+        using CancellationTokenRegistration goingAway = stopping.Register(() => outbox.Close(WebSocketCloseStatus.EndpointUnavailable, WebSocketClosing.GoingAway, drain: false));
         bool tooBig = false;
         try
         {

@@ -15,7 +15,7 @@ namespace Backpressure.Server.WebSockets;
 /// the grace period is disconnected with 1008; when the client closes, the server finishes what it
 /// accepted and sends a summary event before closing.
 /// </summary>
-internal sealed class IngestSession(WebSocket socket, WebSocketSessionRequest request, WebSocketEndpointOptions limits, TimeProvider time)
+internal sealed class IngestSession(WebSocket socket, WebSocketSessionRequest request, WebSocketEndpointOptions limits, TimeProvider time, CancellationToken stopping)
 {
     public const string Endpoint = "ingest";
 
@@ -36,6 +36,12 @@ internal sealed class IngestSession(WebSocket socket, WebSocketSessionRequest re
         bool slow = false;
         bool tooBig = false;
         using var stopProcessing = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        // The server is stopping: what is queued is not processed, and 1001 tells the client to reconnect, to another instance.
+        using CancellationTokenRegistration goingAway = stopping.Register(() =>
+        {
+            stopProcessing.Cancel();
+            control.Close(WebSocketCloseStatus.EndpointUnavailable, WebSocketClosing.GoingAway, drain: false);
+        });
         try
         {
             Task sending = control.RunAsync(aborted);
@@ -44,7 +50,7 @@ internal sealed class IngestSession(WebSocket socket, WebSocketSessionRequest re
             inbox.Complete();
             slow = ending == Ending.Slow;
             tooBig = ending == Ending.TooBig;
-            if (ending == Ending.ClientClosed)
+            if (ending == Ending.ClientClosed && !stopping.IsCancellationRequested)
             {
                 await processing;
                 control.TrySend(Summary(inbox.GetStatistics()));

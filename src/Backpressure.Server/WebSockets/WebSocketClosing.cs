@@ -5,6 +5,9 @@ namespace Backpressure.Server.WebSockets;
 /// <summary>The end of a session: the peer's side of the close handshake, bounded in time.</summary>
 internal static class WebSocketClosing
 {
+    /// <summary>The reason sent with 1001 when the server stops.</summary>
+    public const string GoingAway = "server shutting down";
+
     /// <summary>
     /// Waits up to <paramref name="timeout"/> for the receive loop to see the peer's close (or the
     /// connection drop), aborting the socket if it does not, and returns the loop's answer.

@@ -42,6 +42,12 @@ public sealed class WebSocketEndpointOptions
     /// <summary><c>/ws/ingest</c>: the highest processing rate (messages per second) a client may ask for.</summary>
     public int MaxIngestRate { get; set; } = 10_000;
 
+    /// <summary>The most <see cref="MaxMessageBytes"/> may be: 64 MiB. A session's read buffer grows to the largest message it was sent, so the limit is what one client can make the server hold.</summary>
+    public const int MaxMessageBytesCeiling = 64 * 1024 * 1024;
+
+    /// <summary>The most <see cref="MaxQueueBytes"/> may be: 1 GiB per connection.</summary>
+    public const long MaxQueueBytesCeiling = 1024L * 1024 * 1024;
+
     /// <summary>The largest message (bytes) a client may send; a larger one closes the connection with 1009.</summary>
     public int MaxMessageBytes { get; set; } = 16 * 1024;
 
@@ -92,14 +98,14 @@ public sealed class WebSocketEndpointOptions
 
         Positive(MaxQueueLength, nameof(MaxQueueLength));
         InRange(DefaultQueueLength, 1, MaxQueueLength, nameof(DefaultQueueLength));
-        Positive(MaxQueueBytes, nameof(MaxQueueBytes));
+        InRange(MaxQueueBytes, 1, MaxQueueBytesCeiling, nameof(MaxQueueBytes));
         Positive(MaxFeedRate, nameof(MaxFeedRate));
         InRange(DefaultFeedRate, 1, MaxFeedRate, nameof(DefaultFeedRate));
         Positive(MaxPayloadBytes, nameof(MaxPayloadBytes));
         InRange(DefaultPayloadBytes, 0, MaxPayloadBytes, nameof(DefaultPayloadBytes));
         Positive(MaxIngestRate, nameof(MaxIngestRate));
         InRange(DefaultIngestRate, 1, MaxIngestRate, nameof(DefaultIngestRate));
-        InRange(MaxMessageBytes, 1, MaxQueueBytes, nameof(MaxMessageBytes));
+        InRange(MaxMessageBytes, 1, Math.Min(MaxQueueBytes, MaxMessageBytesCeiling), nameof(MaxMessageBytes));
         if (SlowClientGracePeriod <= TimeSpan.Zero)
         {
             throw new ArgumentException($"{nameof(SlowClientGracePeriod)} must be greater than zero (was {SlowClientGracePeriod}).", nameof(SlowClientGracePeriod));

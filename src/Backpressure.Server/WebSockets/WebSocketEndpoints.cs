@@ -1,3 +1,4 @@
+using Backpressure.AspNetCore.Shutdown;
 using Microsoft.Extensions.Options;
 
 namespace Backpressure.Server.WebSockets;
@@ -32,14 +33,15 @@ internal static class WebSocketEndpoints
 
         var sessions = services.GetRequiredService<WebSocketSessions>();
         var time = services.GetRequiredService<TimeProvider>();
+        CancellationToken stopping = services.GetService<ShutdownDrain>()?.Draining ?? CancellationToken.None;
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         if (ingest)
         {
-            await new IngestSession(socket, request, limits, time).RunAsync(sessions, context.RequestAborted);
+            await new IngestSession(socket, request, limits, time, stopping).RunAsync(sessions, context.RequestAborted);
         }
         else
         {
-            await new FeedSession(socket, request, limits, time).RunAsync(sessions, context.RequestAborted);
+            await new FeedSession(socket, request, limits, time, stopping).RunAsync(sessions, context.RequestAborted);
         }
     }
 }
