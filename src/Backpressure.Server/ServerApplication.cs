@@ -133,8 +133,11 @@ public static class ServerApplication
             Args = [.. args, "--urls="],
             ContentRootPath = AppContext.BaseDirectory,
         });
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ApplicationServices.GetRequiredService<Listeners>()
-            .Configure(kestrel, httpUrls, kestrel.ApplicationServices.GetRequiredService<IOptions<GrpcEndpointOptions>>().Value));
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ApplicationServices.GetRequiredService<Listeners>().Configure(
+            kestrel,
+            httpUrls,
+            kestrel.ApplicationServices.GetRequiredService<IOptions<GrpcEndpointOptions>>().Value,
+            kestrel.ApplicationServices.GetRequiredService<IOptions<ManagementOptions>>().Value));
 
         ConfigureServices(builder.Services, builder.Configuration);
         WebApplication app = builder.Build();
@@ -143,7 +146,11 @@ public static class ServerApplication
         // The seed work calibrates its CPU part when created: before the first request, not during it.
         app.Services.GetRequiredService<SeedWork>();
         app.Services.GetRequiredService<RecentLatencies>();
-        app.UseStaticFiles();
+        Listeners listeners = app.Services.GetRequiredService<Listeners>();
+        app.UseRouting();
+        app.Use((context, next) => listeners.Serves(context, context.GetEndpoint()) ? next(context) : NotHereAsync(context));
+        // The dashboard's files are operational too: served only where the operational endpoints are.
+        app.UseWhen(listeners.ServesOperations, files => files.UseStaticFiles());
         app.UseRateLimiter();
         MapEndpoints(app);
         app.Lifetime.ApplicationStarted.Register(() => LogStarted(app));
@@ -261,7 +268,7 @@ public static class ServerApplication
     /// </summary>
     private static void RejectUnknownPolicies(IServiceCollection services, ConfigurationManager configuration)
     {
-        string[] sections = ["Shutdown", "Redis", "Gauges", "Adaptive", "WaitingRooms", "RateLimits", "WebSockets", "Grpc", "Alerts"];
+        string[] sections = ["Management", "Shutdown", "Redis", "Gauges", "Adaptive", "WaitingRooms", "RateLimits", "WebSockets", "Grpc", "Alerts"];
         RejectUnknownSettings<RateLimitStoreOptions>(
             services, "Backpressure", configuration.GetSection(RateLimitStoreOptions.Section), [typeof(RateLimitStoreOptions)], sections);
         (string Section, string[] Names)[] named =
@@ -287,6 +294,9 @@ public static class ServerApplication
     private static void ConfigureGrpc(IServiceCollection services, ConfigurationManager configuration)
     {
         services.AddSingleton<Listeners>();
+        services.AddSingleton<IValidateOptions<ManagementOptions>>(new OptionsValidator<ManagementOptions>("Management", null, o => o.Validate()));
+        services.AddOptions<ManagementOptions>().Bind(configuration.GetSection(ManagementOptions.Section)).ValidateOnStart();
+        RejectUnknownSettings<ManagementOptions>(services, "Management", configuration.GetSection(ManagementOptions.Section), typeof(ManagementOptions));
         services.AddSingleton<IValidateOptions<GrpcEndpointOptions>>(
             new OptionsValidator<GrpcEndpointOptions>("gRPC endpoint", null, o => o.Validate()));
         services.AddOptions<GrpcEndpointOptions>().Bind(configuration.GetSection(GrpcEndpointOptions.Section)).ValidateOnStart();
@@ -296,10 +306,13 @@ public static class ServerApplication
         services.AddSingleton<GrpcStreams>();
 
         // One pressure gauge per method, as the HTTP endpoints have one per policy.
-        services.AddGrpc().AddBackpressure(configuration.GetSection(GrpcEndpointOptions.Section));
+        services.AddGrpc(o => o.Interceptors.Add<GrpcCallLog>()).AddBackpressure(configuration.GetSection(GrpcEndpointOptions.Section));
         services.AddOptions<GrpcServiceOptions>().Configure<IOptions<GrpcEndpointOptions>>((grpc, limits) =>
         {
             grpc.MaxReceiveMessageSize = limits.Value.MaxMessageBytes;
+            // No catch-all route for unknown services: it would take every POST that matches no endpoint, so that a
+            // wrong method on an HTTP endpoint got 404 instead of 405. Unknown gRPC paths are answered UNIMPLEMENTED by the listener check.
+            grpc.IgnoreUnknownServices = true;
             grpc.MaxSendMessageSize = limits.Value.MaxMessageBytes;
         });
     }
@@ -344,11 +357,39 @@ public static class ServerApplication
 
         WebSocketEndpoints.Map(app);
         app.MapGrpcService<FlowService>();
-        app.MapGet("/stats", (IServiceProvider services) => ServerStatistics.Capture(services, AllGauges));
-        app.MapPrometheusScrapingEndpoint("/metrics");
-        app.MapGet("/alerts", (ServerAlerts alerts) => AlertsReport.From(alerts));
-        app.MapGet("/dashboard", (IWebHostEnvironment environment) =>
-            Results.File(Path.Combine(environment.WebRootPath, "dashboard", "index.html"), "text/html; charset=utf-8"));
+        ManagementOptions management = app.Services.GetRequiredService<IOptions<ManagementOptions>>().Value;
+        IEndpointConventionBuilder[] operational =
+        [
+            app.MapGet("/stats", (IServiceProvider services) => ServerStatistics.Capture(services, AllGauges)),
+            // The exporter maps every method; a scrape is a GET, anything else is answered 405.
+            app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(new HttpMethodMetadata([HttpMethods.Get, HttpMethods.Head])),
+            app.MapGet("/alerts", (ServerAlerts alerts) => AlertsReport.From(alerts)),
+            app.MapGet("/dashboard", (IWebHostEnvironment environment) =>
+                Results.File(Path.Combine(environment.WebRootPath, "dashboard", "index.html"), "text/html; charset=utf-8")),
+        ];
+        foreach (IEndpointConventionBuilder endpoint in operational)
+        {
+            endpoint.WithMetadata(OperationalEndpoint.Instance);
+            if (management.Hosts is { } hosts)
+            {
+                endpoint.RequireHost(hosts);
+            }
+        }
+    }
+
+    // An endpoint asked for on a listener it does not belong on: as if it did not exist there (a gRPC client is told UNIMPLEMENTED).
+    private static Task NotHereAsync(HttpContext context)
+    {
+        if (context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true)
+        {
+            context.Response.ContentType = "application/grpc";
+            context.Response.Headers["grpc-status"] = "12";
+            context.Response.Headers["grpc-message"] = $"{context.Request.Path} is not a gRPC method of this server";
+            return Task.CompletedTask;
+        }
+
+        context.Response.StatusCode = StatusCodes.Status404NotFound;
+        return Task.CompletedTask;
     }
 
     private static string Done(long checksum) => $"done {checksum:x16}";
@@ -367,12 +408,15 @@ public static class ServerApplication
             .Append($"{Adaptive.Seed}=adaptive from {services.GetRequiredKeyedService<Backpressure.Adaptive.AdaptiveConcurrencyLimiter>(Adaptive.Seed).Limit}")
             .Append($"{WaitingRooms.Prioritized}=waiting room in front of an adaptive limit"));
         var addresses = services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
-        Uri grpc = services.GetRequiredService<Listeners>().GrpcAddress;
-        string urls = string.Join(' ', (addresses ?? []).Where(a => new Uri(a) != grpc));
+        Listeners listeners = services.GetRequiredService<Listeners>();
+        Uri grpc = listeners.GrpcAddress;
+        Uri? management = listeners.ManagementAddress;
+        string operations = management?.ToString() ?? "the HTTP listeners";
+        string urls = string.Join(' ', (addresses ?? []).Where(a => new Uri(a) != grpc && new Uri(a) != management));
         double holdMilliseconds = services.GetRequiredService<IOptions<SeedRequestOptions>>().Value.HoldTime.TotalMilliseconds;
         long availableMegabytes = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024);
         ServerLog.Started(
-            app.Logger, urls, grpc, work.MemoryPerCallMegabytes, work.CpuTime.TotalMilliseconds,
+            app.Logger, urls, grpc, operations, work.MemoryPerCallMegabytes, work.CpuTime.TotalMilliseconds,
             work.IoTime.TotalMilliseconds, holdMilliseconds, gauges, availableMegabytes);
     }
 }

@@ -96,6 +96,26 @@ public sealed class ServerProcessLifecycleTests
         }
     }
 
+    [Fact]
+    public async Task ABadGrpcCall_IsLoggedInOneLine_WithoutAStackTrace()
+    {
+        using ServerProcess server = ServerProcess.Start(["--Logging:LogLevel:Default=Information"]);
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        await server.WaitUntilReadyAsync(client);
+        using var channel = GrpcChannel.ForAddress(server.GrpcUrl);
+
+        using var call = new Flow.FlowClient(channel).Subscribe(new SubscribeRequest { PayloadBytes = -1 });
+        StatusCode status = await ReadUntilEndAsync(call);
+        server.Terminate();
+        await server.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(StatusCode.InvalidArgument, status);
+        string[] lines = server.Output.Split('\n');
+        string logged = Assert.Single(lines, l => l.Contains("/backpressure.v1.Flow/Subscribe", StringComparison.Ordinal));
+        Assert.Contains("ended InvalidArgument: payload_bytes must be", logged, StringComparison.Ordinal);
+        Assert.DoesNotContain(lines, l => l.TrimStart().StartsWith("at ", StringComparison.Ordinal));
+    }
+
     private static async Task<WebSocketCloseStatus?> ReadUntilCloseAsync(ClientWebSocket socket)
     {
         var buffer = new byte[64 * 1024];

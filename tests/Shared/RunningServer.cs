@@ -13,8 +13,10 @@ internal sealed class RunningServer : IAsyncDisposable
     private RunningServer(WebApplication app)
     {
         App = app;
-        GrpcAddress = app.Services.GetRequiredService<Listeners>().GrpcAddress;
-        BaseAddress = new Uri(app.Urls.First(url => new Uri(url) != GrpcAddress));
+        Listeners listeners = app.Services.GetRequiredService<Listeners>();
+        GrpcAddress = listeners.GrpcAddress;
+        ManagementAddress = listeners.ManagementAddress;
+        BaseAddress = new Uri(app.Urls.First(url => new Uri(url) != GrpcAddress && new Uri(url) != ManagementAddress));
         Client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
     }
 
@@ -26,6 +28,9 @@ internal sealed class RunningServer : IAsyncDisposable
 
     /// <summary>The gRPC listener (cleartext HTTP/2), on an ephemeral port of its own.</summary>
     public Uri GrpcAddress { get; }
+
+    /// <summary>The management listener, when <c>Backpressure:Management:Url</c> asks for one.</summary>
+    public Uri? ManagementAddress { get; }
 
     /// <summary>Starts the server with settings given as command-line overrides, such as <c>--SeedWork:IoTime=00:00:01</c>.</summary>
     public static async Task<RunningServer> StartAsync(params string[] settings)

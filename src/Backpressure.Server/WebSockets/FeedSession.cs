@@ -23,11 +23,15 @@ internal sealed class FeedSession(WebSocket socket, WebSocketSessionRequest requ
         long id = sessions.Open(Endpoint, request.Policy, outbox.GetStatistics);
         // The server is stopping: 1001 tells the client to reconnect, to another instance.
         using CancellationTokenRegistration goingAway = stopping.Register(() => outbox.Close(WebSocketCloseStatus.EndpointUnavailable, WebSocketClosing.GoingAway, drain: false));
+        long received = 0;
+        using var idle = new IdleWatch(
+            limits.IdleTimeout, time, () => outbox.GetStatistics().Delivered + Volatile.Read(ref received),
+            () => outbox.Close(WebSocketCloseStatus.EndpointUnavailable, WebSocketClosing.Idle(limits.IdleTimeout), drain: false));
         bool tooBig = false;
         try
         {
             Task sending = outbox.RunAsync(aborted);
-            Task<bool> receiving = DiscardClientMessagesAsync(outbox, aborted);
+            Task<bool> receiving = DiscardClientMessagesAsync(outbox, () => Interlocked.Increment(ref received), aborted);
             try
             {
                 await PublishAsync(outbox);
@@ -80,7 +84,7 @@ internal sealed class FeedSession(WebSocket socket, WebSocketSessionRequest requ
         return message;
     }
 
-    private async Task<bool> DiscardClientMessagesAsync(WebSocketOutbox outbox, CancellationToken aborted)
+    private async Task<bool> DiscardClientMessagesAsync(WebSocketOutbox outbox, Action onMessage, CancellationToken aborted)
     {
         var reader = new WebSocketMessageReader(socket, limits.MaxMessageBytes);
         try
@@ -99,6 +103,8 @@ internal sealed class FeedSession(WebSocket socket, WebSocketSessionRequest requ
                     outbox.Close(WebSocketCloseStatus.MessageTooBig, $"message over {limits.MaxMessageBytes} bytes", drain: false);
                     return true;
                 }
+
+                onMessage();
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)

@@ -33,6 +33,9 @@ internal sealed class IngestSession(WebSocket socket, WebSocketSessionRequest re
         using var control = new WebSocketOutbox(socket, limits.OutboxOptions(256, OverflowPolicy.DropNewest), time);
         var inbox = new WebSocketInbox<IngestMessage>(control, limits.InboxOptions(request.QueueLength, request.Policy), m => m.Size, time);
         long id = sessions.Open(Endpoint, request.Policy, inbox.GetStatistics);
+        using var idle = new IdleWatch(
+            limits.IdleTimeout, time, () => Volatile.Read(ref _received) + Volatile.Read(ref _malformed) + control.GetStatistics().Delivered,
+            () => control.Close(WebSocketCloseStatus.EndpointUnavailable, WebSocketClosing.Idle(limits.IdleTimeout), drain: false));
         bool slow = false;
         bool tooBig = false;
         using var stopProcessing = CancellationTokenSource.CreateLinkedTokenSource(aborted);

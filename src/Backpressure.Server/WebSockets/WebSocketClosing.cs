@@ -8,6 +8,9 @@ internal static class WebSocketClosing
     /// <summary>The reason sent with 1001 when the server stops.</summary>
     public const string GoingAway = "server shutting down";
 
+    /// <summary>The reason sent with 1001 when a session has been idle for <paramref name="timeout"/>.</summary>
+    public static string Idle(TimeSpan timeout) => $"idle for {timeout.TotalSeconds:0.#} s";
+
     /// <summary>
     /// Waits up to <paramref name="timeout"/> for the receive loop to see the peer's close (or the
     /// connection drop), aborting the socket if it does not, and returns the loop's answer.

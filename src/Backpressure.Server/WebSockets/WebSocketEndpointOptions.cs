@@ -54,6 +54,9 @@ public sealed class WebSocketEndpointOptions
     /// <summary>How long a queue may stay full before its client is disconnected with 1008.</summary>
     public TimeSpan SlowClientGracePeriod { get; set; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>How long a session may pass no message either way (none received from the client, none delivered to it) before it is closed with 1001; 5 minutes by default.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>How long a close may take before the connection is aborted.</summary>
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
@@ -109,6 +112,11 @@ public sealed class WebSocketEndpointOptions
         if (SlowClientGracePeriod <= TimeSpan.Zero)
         {
             throw new ArgumentException($"{nameof(SlowClientGracePeriod)} must be greater than zero (was {SlowClientGracePeriod}).", nameof(SlowClientGracePeriod));
+        }
+
+        if (IdleTimeout < TimeSpan.FromSeconds(1) || IdleTimeout > TimeSpan.FromDays(1))
+        {
+            throw new ArgumentException($"{nameof(IdleTimeout)} must be between 00:00:01 and 1.00:00:00 (was {IdleTimeout}).", nameof(IdleTimeout));
         }
 
         if (CloseTimeout <= TimeSpan.Zero)

@@ -9,8 +9,9 @@ internal static class WebSocketEndpoints
     public static void Map(WebApplication app)
     {
         app.UseWebSockets();
-        app.Map("/ws/feed", (HttpContext context) => AcceptAsync(context, ingest: false));
-        app.Map("/ws/ingest", (HttpContext context) => AcceptAsync(context, ingest: true));
+        // An upgrade to WebSocket is a GET (over HTTP/1.1, which is what this listener speaks); any other method is answered 405.
+        app.MapGet("/ws/feed", (HttpContext context) => AcceptAsync(context, ingest: false));
+        app.MapGet("/ws/ingest", (HttpContext context) => AcceptAsync(context, ingest: true));
     }
 
     private static async Task AcceptAsync(HttpContext context, bool ingest)
