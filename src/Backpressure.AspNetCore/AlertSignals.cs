@@ -9,7 +9,8 @@ namespace Backpressure.AspNetCore;
 /// <list type="bullet">
 /// <item><c>gauge.utilisation:POLICY</c>: a pressure gauge's or adaptive limit's permits in flight over its (current) limit, 0 to 1;</item>
 /// <item><c>queue.depth:QUEUE</c>: the messages waiting in every queue observed as <c>QUEUE</c> through <see cref="BackpressureMetrics.ObserveQueue"/>;</item>
-/// <item><c>queue.depth.max:QUEUE</c>: the deepest single one of them.</item>
+/// <item><c>queue.depth.max:QUEUE</c>: the deepest single one of them;</item>
+/// <item><c>memory_budget.utilisation:NAME</c>: the bytes held under a <see cref="Queues.QueueMemoryBudget"/> observed as <c>NAME</c> over its limit, 0 to 1 (more, briefly, while the largest queues are trimmed).</item>
 /// </list>
 /// Registered by <see cref="BackpressureServiceCollectionExtensions.AddBackpressureMetrics"/>.
 /// </summary>
@@ -28,7 +29,7 @@ public sealed class AlertSignals
     }
 
     /// <summary>The signal kinds, before the colon.</summary>
-    public static IReadOnlyList<string> Kinds { get; } = ["gauge.utilisation", "queue.depth", "queue.depth.max"];
+    public static IReadOnlyList<string> Kinds { get; } = ["gauge.utilisation", "queue.depth", "queue.depth.max", "memory_budget.utilisation"];
 
     /// <summary>Reads <paramref name="signal"/> (<c>KIND:SUBJECT</c>); each call of the result is the value now.</summary>
     /// <exception cref="ArgumentException">The signal is malformed, of an unknown kind, or names no gauge or adaptive limit; the message says which.</exception>
@@ -42,6 +43,12 @@ public sealed class AlertSignals
         {
             throw new ArgumentException(
                 $"'{signal}' is not a signal: expected {string.Join(", ", Kinds.Select(k => k + ":NAME"))}.", nameof(signal));
+        }
+
+        if (kind == "memory_budget.utilisation")
+        {
+            // Observed budgets are registered as the host builds its services, possibly after the rules are read: looked up on each read.
+            return () => _metrics.Budget(subject) is { } budget ? budget.Used / (double)budget.Limit : 0;
         }
 
         if (kind != "gauge.utilisation")

@@ -21,6 +21,7 @@ public sealed class BackpressureMetrics
     private readonly ConcurrentDictionary<string, Func<int>> _partitions = new(StringComparer.Ordinal);
     private readonly QueueMeasurements _queues;
     private readonly ConcurrentDictionary<string, Admission.WaitingRoomMeasurements> _rooms = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, QueueMemoryBudget> _budgets = new(StringComparer.Ordinal);
 
     /// <summary>Creates the instruments on the factory's <c>Backpressure</c> meter.</summary>
     /// <param name="meterFactory">Creates the meter.</param>
@@ -50,6 +51,13 @@ public sealed class BackpressureMetrics
         Meter.CreateObservableGauge(
             "backpressure.admission.threshold", () => _rooms.Values.Select(r => r.Threshold()), "{rank}",
             "The least important priority a waiting room admits now, as a rank from 0 (critical, first cohort) to 511 (batch, last cohort): 511 sheds nothing by priority.");
+        Meter.CreateObservableUpDownCounter(
+            "backpressure.memory_budget.used", () => PerBudget(b => b.Used), "By", "Bytes held now by the per-client queues (and messages in flight) that share a memory budget.");
+        Meter.CreateObservableUpDownCounter(
+            "backpressure.memory_budget.limit", () => PerBudget(b => b.Limit), "By", "A memory budget's limit: the most bytes its holders may hold between them.");
+        Meter.CreateObservableCounter(
+            "backpressure.memory_budget.pressure", () => PerBudget(b => b.PressureEvents), "{message}",
+            "Messages that found their memory budget full, and so held their queue to its fair share (or were refused).");
     }
 
     /// <summary>The clock durations are measured on.</summary>
@@ -104,6 +112,20 @@ public sealed class BackpressureMetrics
         ArgumentNullException.ThrowIfNull(statistics);
         return _queues.Add(queue, policy, statistics);
     }
+
+    /// <summary>Reports <paramref name="budget"/> on the <c>backpressure.memory_budget.*</c> instruments under the tag <c>backpressure.budget=<paramref name="name"/></c>.</summary>
+    public void Observe(string name, QueueMemoryBudget budget)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(budget);
+        _budgets[name] = budget;
+    }
+
+    /// <summary>The budget observed as <paramref name="name"/>, if any.</summary>
+    internal QueueMemoryBudget? Budget(string name) => _budgets.GetValueOrDefault(name);
+
+    private IEnumerable<Measurement<long>> PerBudget(Func<QueueMemoryBudget, long> value) =>
+        _budgets.Select(b => new Measurement<long>(value(b.Value), new KeyValuePair<string, object?>(BackpressureMeter.BudgetTag, b.Key)));
 
     /// <summary>The depth of the queues observed as <paramref name="queue"/>: summed, or the deepest one's.</summary>
     internal long QueueDepth(string queue, bool deepest) => _queues.Depth(queue, deepest);

@@ -2,6 +2,7 @@ using Backpressure.Admission;
 using Backpressure.AspNetCore;
 using Backpressure.AspNetCore.Admission;
 using Backpressure.Grpc;
+using Backpressure.Queues;
 using Backpressure.Redis;
 using Backpressure.Server.Alerts;
 using Backpressure.Server.Grpc;
@@ -142,6 +143,7 @@ public static class ServerApplication
         ConfigureServices(builder.Services, builder.Configuration);
         WebApplication app = builder.Build();
         app.Services.GetRequiredService<ServerMetrics>();
+        app.Services.GetRequiredService<QueueMemoryBudget>();
 
         // The seed work calibrates its CPU part when created: before the first request, not during it.
         app.Services.GetRequiredService<SeedWork>();
@@ -183,6 +185,16 @@ public static class ServerApplication
         RejectUnknownSettings<WebSocketEndpointOptions>(
             services, "WebSocket endpoints", configuration.GetSection(WebSocketEndpointOptions.Section), typeof(WebSocketEndpointOptions));
         services.AddSingleton<WebSocketSessions>();
+        services.AddSingleton<IValidateOptions<MemoryBudgetOptions>>(new OptionsValidator<MemoryBudgetOptions>("Memory budget", null, o => o.Validate()));
+        services.AddOptions<MemoryBudgetOptions>().Bind(configuration.GetSection(MemoryBudgetOptions.Section)).ValidateOnStart();
+        RejectUnknownSettings<MemoryBudgetOptions>(services, "Memory budget", configuration.GetSection(MemoryBudgetOptions.Section), typeof(MemoryBudgetOptions));
+        services.AddSingleton(sp =>
+        {
+            long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+            var budget = new QueueMemoryBudget(sp.GetRequiredService<IOptions<MemoryBudgetOptions>>().Value.EffectiveQueueBytes(available));
+            sp.GetRequiredService<BackpressureMetrics>().Observe(MemoryBudgetOptions.BudgetName, budget);
+            return budget;
+        });
         ConfigureGrpc(services, configuration);
         services.AddBackpressureMetrics();
         services.AddSingleton<ServerMetrics>();
@@ -268,7 +280,7 @@ public static class ServerApplication
     /// </summary>
     private static void RejectUnknownPolicies(IServiceCollection services, ConfigurationManager configuration)
     {
-        string[] sections = ["Management", "Shutdown", "Redis", "Gauges", "Adaptive", "WaitingRooms", "RateLimits", "WebSockets", "Grpc", "Alerts"];
+        string[] sections = ["MemoryBudget", "Management", "Shutdown", "Redis", "Gauges", "Adaptive", "WaitingRooms", "RateLimits", "WebSockets", "Grpc", "Alerts"];
         RejectUnknownSettings<RateLimitStoreOptions>(
             services, "Backpressure", configuration.GetSection(RateLimitStoreOptions.Section), [typeof(RateLimitStoreOptions)], sections);
         (string Section, string[] Names)[] named =

@@ -40,6 +40,9 @@ internal sealed class ServerMetrics : IDisposable
         meter.CreateObservableCounter("backpressure.grpc.calls", GrpcCalls, "{call}", "gRPC calls, admitted or refused (RESOURCE_EXHAUSTED) by the per-method limit.");
         meter.CreateObservableCounter("backpressure.grpc.send_wait", () => PerMethod(m => m.SendWaitMilliseconds / 1000), "s", "Time gRPC writes spent waiting for the reader's HTTP/2 window.");
         meter.CreateObservableCounter("backpressure.grpc.messages", GrpcMessages, "{message}", "gRPC messages sent and received.");
+        meter.CreateObservableGauge(
+            "backpressure.send.blocked", SendsBlocked, "s",
+            "The longest send waiting right now for its reader, per WebSocket endpoint and gRPC method: a stalled consumer shows while it stalls.");
     }
 
     // Per queue kind and overflow policy: a handful of series, whatever the number of connections.
@@ -76,6 +79,11 @@ internal sealed class ServerMetrics : IDisposable
     private IEnumerable<Measurement<T>> PerMethod<T>(Func<GrpcMethodStatistics, T> value)
         where T : struct =>
         _grpc.Get().Methods.Select(m => new Measurement<T>(value(m.Value), Tag("backpressure.grpc.method", m.Key)));
+
+    private IEnumerable<Measurement<double>> SendsBlocked() =>
+        _byEndpoint.Get().Endpoints
+            .Select(e => new Measurement<double>(e.Value.LongestSendBlockedMilliseconds / 1000, Tag("backpressure.websocket.endpoint", e.Key)))
+            .Concat(_grpc.Get().Methods.Select(m => new Measurement<double>(m.Value.LongestSendBlockedMilliseconds / 1000, Tag("backpressure.grpc.method", m.Key))));
 
     private IEnumerable<Measurement<long>> GrpcCalls() => _grpc.Get().Methods.SelectMany(m => new[]
     {

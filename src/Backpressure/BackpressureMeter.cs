@@ -30,4 +30,7 @@ public static class BackpressureMeter
 
     /// <summary>The tag naming why a waiting room shed a request (<c>priority</c>, <c>waited_too_long</c>, ...).</summary>
     public const string ShedReasonTag = "backpressure.shed_reason";
+
+    /// <summary>The tag naming a shared memory budget (<see cref="Queues.QueueMemoryBudget"/>).</summary>
+    public const string BudgetTag = "backpressure.budget";
 }

@@ -29,7 +29,7 @@ public sealed class WebSocketEndpointTests
         // A queue of 200 gives fast clients 400 ms of slack for a loaded test machine's hiccups.
         await using var server = await RunningServer.StartAsync([.. QuickLimits, "--Backpressure:WebSockets:MaxQueueBytes=2097152"]);
         Uri url = server.WebSocketUrl($"/ws/feed?policy={policy}&queue=200&rate=500&size=8000");
-        using var stalled = await ConnectNeverReadingAsync(url);
+        using var stalled = await TestClients.ConnectNeverReadingAsync(url);
         var fast = Enumerable.Range(0, 9).Select(_ => ReadFeedAsync(url, TimeSpan.FromSeconds(6), TimeSpan.Zero)).ToList();
 
         FeedReading[] readings = await Task.WhenAll(fast);
@@ -214,36 +214,6 @@ public sealed class WebSocketEndpointTests
         var socket = new ClientWebSocket();
         await socket.ConnectAsync(url, CancellationToken.None);
         return socket;
-    }
-
-    /// <summary>
-    /// A client that will never read, with a small receive buffer. Loopback autotuning would otherwise let
-    /// the kernel buffer megabytes for it before the server's queue sees anything, and how long those take
-    /// to fill depends on how fast a loaded machine runs the producer, not on the slow-consumer rule.
-    /// </summary>
-    private static async Task<ClientWebSocket> ConnectNeverReadingAsync(Uri url)
-    {
-        var handler = new SocketsHttpHandler
-        {
-            ConnectCallback = async (context, cancellationToken) =>
-            {
-                // Set before connecting, so the window the client advertises is small from the first segment.
-                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveBufferSize = 16 * 1024 };
-                try
-                {
-                    await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            },
-        };
-        var client = new ClientWebSocket();
-        await client.ConnectAsync(url, new HttpMessageInvoker(handler), CancellationToken.None);
-        return client;
     }
 
     private static Task SendTextAsync(WebSocket socket, string text) =>

@@ -19,7 +19,7 @@ namespace Backpressure.AspNetCore.WebSockets;
 /// policies a full queue drops (the newest or the oldest message) and <see cref="AcceptAsync"/> says so.
 /// </remarks>
 /// <typeparam name="T">What the read loop makes of a message.</typeparam>
-public sealed class WebSocketInbox<T>
+public sealed class WebSocketInbox<T> : IDisposable
 {
     private readonly WebSocketOutbox _control;
     private readonly FullQueueGrace _grace;
@@ -46,6 +46,9 @@ public sealed class WebSocketInbox<T>
         _resume = options.ResumeMessage;
         _queue = new BoundedMessageQueue<T>(options.Queue, sizeOf, OnFlowChanged);
     }
+
+    /// <summary>Ends the queue and gives its bytes back to the shared budget, if it has one.</summary>
+    public void Dispose() => _queue.Dispose();
 
     /// <summary>Whether the client was disconnected for sending on while paused.</summary>
     public bool DisconnectedAsSlow => Volatile.Read(ref _slow) != 0;

@@ -36,6 +36,7 @@ public sealed class WebSocketOutbox : IDisposable
     private string? _closeReason;
     private bool _drain;
     private bool _slow;
+    private long _sendBlockedSince;
 
     /// <summary>Creates the outbox for an accepted socket. Nothing is sent until <see cref="RunAsync"/> runs.</summary>
     /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
@@ -74,6 +75,9 @@ public sealed class WebSocketOutbox : IDisposable
             }
         }
     }
+
+    /// <summary>How long the send in progress has been waiting for the client to read; zero when no send is waiting.</summary>
+    public TimeSpan CurrentSendWait => Volatile.Read(ref _sendBlockedSince) is var since and not 0 ? _time.GetElapsedTime(since) : TimeSpan.Zero;
 
     /// <summary>Cancelled once a close has been requested, by anyone: producers stop on it.</summary>
     public CancellationToken Closing => _closed.Token;
@@ -167,7 +171,24 @@ public sealed class WebSocketOutbox : IDisposable
                         _grace.Restart();
                     }
 
-                    await _socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, _abortSend.Token).ConfigureAwait(false);
+                    ValueTask send = _socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, _abortSend.Token);
+                    if (!send.IsCompleted)
+                    {
+                        // The socket's buffers are full: the client is not reading. Recorded so that a wait in progress is visible, not only a finished one.
+                        Volatile.Write(ref _sendBlockedSince, _time.GetTimestamp());
+                        try
+                        {
+                            await send.ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            Volatile.Write(ref _sendBlockedSince, 0);
+                        }
+                    }
+                    else
+                    {
+                        await send.ConfigureAwait(false);
+                    }
                 }
             }
         }
@@ -188,6 +209,7 @@ public sealed class WebSocketOutbox : IDisposable
     public void Dispose()
     {
         _abortTimer?.Dispose();
+        _queue.Dispose();
         _stopSending.Dispose();
         _abortSend.Dispose();
         _closed.Dispose();

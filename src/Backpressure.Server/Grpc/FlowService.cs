@@ -3,18 +3,21 @@ using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Backpressure.AspNetCore.Shutdown;
+using Backpressure.Queues;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
 namespace Backpressure.Server.Grpc;
 
 /// <summary>
-/// The <c>backpressure.v1.Flow</c> service. Nothing here paces a sender to its reader: a write
+/// The <c>backpressure.v1.Flow</c> service (its streams end with UNAVAILABLE when the server drains, if it does). Nothing here paces a sender to its reader: a write
 /// simply waits inside <c>WriteAsync</c> while the reader's HTTP/2 window is closed, and a reader
 /// that does not read keeps the sender's window closed. The only pacing in the code is the
 /// server's own deliberately slow reading (<see cref="GrpcEndpointOptions.ConsumeRate"/>) and a
 /// subscriber's optional rate.
 /// </summary>
-internal sealed class FlowService(IOptions<GrpcEndpointOptions> options, GrpcStreams streams, TimeProvider time, ShutdownDrain drain) : Flow.FlowBase
+internal sealed class FlowService(IOptions<GrpcEndpointOptions> options, GrpcStreams streams, TimeProvider time, ShutdownDrain? drain = null, QueueMemoryBudget? budget = null)
+    : Flow.FlowBase
 {
     private readonly GrpcEndpointOptions _limits = options.Value;
 
@@ -22,14 +25,24 @@ internal sealed class FlowService(IOptions<GrpcEndpointOptions> options, GrpcStr
     {
         TimeSpan duration = CheckSubscribe(request);
         using GrpcStream stream = streams.Open(context.Method);
-        using CancellationTokenSource call = WhileServing(context);
+        using CancellationTokenSource call = WhileServing(context, stream);
+        // The call's payload lives as long as the call: it is held against the memory budget, or the call is not taken.
+        if (!Reserve(request.PayloadBytes, stream))
+        {
+            throw new RpcException(new Status(StatusCode.ResourceExhausted, "the server's memory budget for messages in flight is full"));
+        }
+
         try
         {
             await SubscribeAsync(request, duration, responseStream, stream, call.Token);
         }
-        catch (OperationCanceledException) when (Stopping(context))
+        catch (OperationCanceledException) when (Ended(context, stream) is { } ended)
         {
-            throw GoingAway();
+            throw ended;
+        }
+        finally
+        {
+            budget?.Release(request.PayloadBytes);
         }
     }
 
@@ -55,7 +68,7 @@ internal sealed class FlowService(IOptions<GrpcEndpointOptions> options, GrpcStr
     public override async Task<UploadSummary> Upload(IAsyncStreamReader<Item> requestStream, ServerCallContext context)
     {
         using GrpcStream stream = streams.Open(context.Method);
-        using CancellationTokenSource call = WhileServing(context);
+        using CancellationTokenSource call = WhileServing(context, stream);
         long started = time.GetTimestamp();
         var reading = new PacedReading(_limits.ConsumeRate, time, stream, call.Token);
         try
@@ -64,9 +77,9 @@ internal sealed class FlowService(IOptions<GrpcEndpointOptions> options, GrpcStr
             {
             }
         }
-        catch (OperationCanceledException) when (Stopping(context))
+        catch (OperationCanceledException) when (Ended(context, stream) is { } ended)
         {
-            throw GoingAway();
+            throw ended;
         }
 
         return new UploadSummary
@@ -81,7 +94,7 @@ internal sealed class FlowService(IOptions<GrpcEndpointOptions> options, GrpcStr
     public override async Task Chat(IAsyncStreamReader<Item> requestStream, IServerStreamWriter<Item> responseStream, ServerCallContext context)
     {
         using GrpcStream stream = streams.Open(context.Method);
-        using CancellationTokenSource call = WhileServing(context);
+        using CancellationTokenSource call = WhileServing(context, stream);
         var reading = new PacedReading(_limits.ConsumeRate, time, stream, call.Token);
         long seq = 0;
         try
@@ -92,20 +105,52 @@ internal sealed class FlowService(IOptions<GrpcEndpointOptions> options, GrpcStr
                 await WriteAsync(responseStream, echo, stream, call.Token);
             }
         }
-        catch (OperationCanceledException) when (Stopping(context))
+        catch (OperationCanceledException) when (Ended(context, stream) is { } ended)
         {
-            throw GoingAway();
+            throw ended;
         }
     }
 
-    // A stream is cancelled when its client goes, and when the server begins to stop.
-    private CancellationTokenSource WhileServing(ServerCallContext context) =>
-        CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, drain.Draining);
+    private const int EnhanceYourCalm = 0xb;
 
-    private bool Stopping(ServerCallContext context) => drain.IsDraining && !context.CancellationToken.IsCancellationRequested;
+    // A stream is cancelled when its client goes, when the server begins to stop, and when it is shed for memory.
+    private CancellationTokenSource WhileServing(ServerCallContext context, GrpcStream stream)
+    {
+        // A shed call's write is cut off mid-message, after which no status can follow on the stream: it is reset first,
+        // with ENHANCE_YOUR_CALM, which gRPC clients read as RESOURCE_EXHAUSTED (gRPC's PROTOCOL-HTTP2.md, "Errors").
+        IHttpResetFeature? reset = context.GetHttpContext().Features.Get<IHttpResetFeature>();
+        stream.OnShed = () => reset?.Reset(EnhanceYourCalm);
+        return CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, drain?.Draining ?? CancellationToken.None, stream.Shedding);
+    }
 
-    // UNAVAILABLE: the status gRPC clients retry, elsewhere.
-    private static RpcException GoingAway() => new(new Status(StatusCode.Unavailable, "server shutting down"));
+    // Why a cancelled call ended, as the status its client should see; null when the client itself went away.
+    private RpcException? Ended(ServerCallContext context, GrpcStream stream)
+    {
+        if (context.CancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+
+        if (stream.WasShed)
+        {
+            return new RpcException(new Status(
+                StatusCode.ResourceExhausted, "shed: the reader waited longest while the server's memory budget for messages in flight was full"));
+        }
+
+        // UNAVAILABLE: the status gRPC clients retry, elsewhere.
+        return drain is { IsDraining: true } ? new RpcException(new Status(StatusCode.Unavailable, "server shutting down")) : null;
+    }
+
+    // Takes bytes from the memory budget; when it is full, the call whose write has waited longest is shed to make room. False when still none.
+    private bool Reserve(long bytes, GrpcStream stream)
+    {
+        if (budget is null || budget.TryReserve(bytes))
+        {
+            return true;
+        }
+
+        return streams.ShedSlowest(stream) && budget.TryReserve(bytes);
+    }
 
     private TimeSpan CheckSubscribe(SubscribeRequest request)
     {
@@ -135,17 +180,32 @@ internal sealed class FlowService(IOptions<GrpcEndpointOptions> options, GrpcStr
     private async Task WriteAsync(IServerStreamWriter<Item> writer, Item item, GrpcStream stream, CancellationToken cancelled)
     {
         item.SenderWaitedMicros = (long)stream.SendWait.TotalMicroseconds;
-        Task write = writer.WriteAsync(item, cancelled);
-        long waited = 0;
-        if (!write.IsCompleted)
+        int size = item.CalculateSize();
+        // The message is held (serialized, in the transport's buffer) until its write completes. A fast reader's
+        // write goes ahead even when the budget is still full after shedding the slowest: it completes at once.
+        bool reserved = Reserve(size, stream);
+        try
         {
-            long from = time.GetTimestamp();
-            await write;
-            waited = time.GetTimestamp() - from;
-        }
+            Task write = writer.WriteAsync(item, cancelled);
+            long waited = 0;
+            if (!write.IsCompleted)
+            {
+                long from = time.GetTimestamp();
+                stream.OnBlocked(from);
+                await write;
+                waited = time.GetTimestamp() - from;
+            }
 
-        await write;
-        stream.OnSent(item.CalculateSize(), waited);
+            await write;
+            stream.OnSent(size, waited);
+        }
+        finally
+        {
+            if (reserved)
+            {
+                budget?.Release(size);
+            }
+        }
     }
 
     private long NowMicros() => (time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond;

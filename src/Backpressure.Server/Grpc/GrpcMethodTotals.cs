@@ -4,6 +4,7 @@ namespace Backpressure.Server.Grpc;
 internal sealed class GrpcMethodTotals
 {
     public long Calls;
+    public long Shed;
     private long _sent;
     private long _bytesSent;
     private long _received;
@@ -28,5 +29,8 @@ internal sealed class GrpcMethodTotals
         BytesSent: Volatile.Read(ref _bytesSent) + live.Sum(s => s.BytesSent),
         MessagesReceived: Volatile.Read(ref _received) + live.Sum(s => s.Received),
         BytesReceived: Volatile.Read(ref _bytesReceived) + live.Sum(s => s.BytesReceived),
-        SendWaitMilliseconds: TimeSpan.FromTicks(Volatile.Read(ref _sendWaitTicks)).TotalMilliseconds + live.Sum(s => s.SendWait.TotalMilliseconds));
+        SendWaitMilliseconds: TimeSpan.FromTicks(Volatile.Read(ref _sendWaitTicks)).TotalMilliseconds
+            + live.Sum(s => (s.SendWait + s.CurrentSendWait).TotalMilliseconds),
+        Shed: Volatile.Read(ref Shed),
+        LongestSendBlockedMilliseconds: live.Count == 0 ? 0 : live.Max(s => s.CurrentSendWait.TotalMilliseconds));
 }

@@ -46,6 +46,33 @@ internal sealed class GrpcStreams(PartitionedRateLimiter<string> callLimits, Tim
         return new GrpcStatistics(methods, waiting);
     }
 
+    /// <summary>
+    /// Sheds the live call whose write has waited longest for its reader (not <paramref name="except"/>): the slowest
+    /// consumer, holding its message in memory the longest. False when no other call is waiting.
+    /// </summary>
+    public bool ShedSlowest(GrpcStream except)
+    {
+        GrpcStream? slowest = null;
+        TimeSpan longest = TimeSpan.Zero;
+        foreach (GrpcStream stream in _live.Values)
+        {
+            TimeSpan waiting = stream.CurrentSendWait;
+            if (stream != except && !stream.WasShed && waiting > longest)
+            {
+                (slowest, longest) = (stream, waiting);
+            }
+        }
+
+        if (slowest is null)
+        {
+            return false;
+        }
+
+        Interlocked.Increment(ref slowest.Totals.Shed);
+        slowest.Shed();
+        return true;
+    }
+
     internal void Closed(GrpcStream stream)
     {
         if (_live.TryRemove(stream.Id, out _))

@@ -13,14 +13,14 @@ namespace Backpressure.Server.WebSockets;
 /// decides what a slow subscriber loses, and one that stays full past the grace period is cut off.
 /// Each subscriber has its own producer, so under <c>block</c> only that subscriber's feed waits.
 /// </summary>
-internal sealed class FeedSession(WebSocket socket, WebSocketSessionRequest request, WebSocketEndpointOptions limits, TimeProvider time, CancellationToken stopping)
+internal sealed class FeedSession(WebSocket socket, WebSocketSessionRequest request, WebSocketEndpointOptions limits, TimeProvider time, QueueMemoryBudget budget, CancellationToken stopping)
 {
     public const string Endpoint = "feed";
 
     public async Task RunAsync(WebSocketSessions sessions, CancellationToken aborted)
     {
-        using var outbox = new WebSocketOutbox(socket, limits.OutboxOptions(request.QueueLength, request.Policy), time);
-        long id = sessions.Open(Endpoint, request.Policy, outbox.GetStatistics);
+        using var outbox = new WebSocketOutbox(socket, limits.OutboxOptions(request.QueueLength, request.Policy, budget), time);
+        long id = sessions.Open(Endpoint, request.Policy, outbox.GetStatistics, () => outbox.CurrentSendWait);
         // The server is stopping: 1001 tells the client to reconnect, to another instance.
         using CancellationTokenRegistration goingAway = stopping.Register(() => outbox.Close(WebSocketCloseStatus.EndpointUnavailable, WebSocketClosing.GoingAway, drain: false));
         long received = 0;

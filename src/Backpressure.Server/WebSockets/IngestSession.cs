@@ -15,7 +15,7 @@ namespace Backpressure.Server.WebSockets;
 /// the grace period is disconnected with 1008; when the client closes, the server finishes what it
 /// accepted and sends a summary event before closing.
 /// </summary>
-internal sealed class IngestSession(WebSocket socket, WebSocketSessionRequest request, WebSocketEndpointOptions limits, TimeProvider time, CancellationToken stopping)
+internal sealed class IngestSession(WebSocket socket, WebSocketSessionRequest request, WebSocketEndpointOptions limits, TimeProvider time, QueueMemoryBudget budget, CancellationToken stopping)
 {
     public const string Endpoint = "ingest";
 
@@ -30,9 +30,9 @@ internal sealed class IngestSession(WebSocket socket, WebSocketSessionRequest re
     public async Task RunAsync(WebSocketSessions sessions, CancellationToken aborted)
     {
         // Events to the client: few and small; if a client lets 256 pile up, it is not reading them anyway.
-        using var control = new WebSocketOutbox(socket, limits.OutboxOptions(256, OverflowPolicy.DropNewest), time);
-        var inbox = new WebSocketInbox<IngestMessage>(control, limits.InboxOptions(request.QueueLength, request.Policy), m => m.Size, time);
-        long id = sessions.Open(Endpoint, request.Policy, inbox.GetStatistics);
+        using var control = new WebSocketOutbox(socket, limits.OutboxOptions(256, OverflowPolicy.DropNewest, budget), time);
+        using var inbox = new WebSocketInbox<IngestMessage>(control, limits.InboxOptions(request.QueueLength, request.Policy, budget), m => m.Size, time);
+        long id = sessions.Open(Endpoint, request.Policy, inbox.GetStatistics, () => control.CurrentSendWait);
         using var idle = new IdleWatch(
             limits.IdleTimeout, time, () => Volatile.Read(ref _received) + Volatile.Read(ref _malformed) + control.GetStatistics().Delivered,
             () => control.Close(WebSocketCloseStatus.EndpointUnavailable, WebSocketClosing.Idle(limits.IdleTimeout), drain: false));

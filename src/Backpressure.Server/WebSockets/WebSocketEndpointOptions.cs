@@ -66,28 +66,29 @@ public sealed class WebSocketEndpointOptions
     /// <summary>The fill [0–1) at which a paused queue signals resume.</summary>
     public double LowWatermark { get; set; } = 0.4;
 
-    /// <summary>A connection's queue of <paramref name="capacity"/> messages under these limits.</summary>
-    public BoundedMessageQueueOptions QueueOptions(int capacity, OverflowPolicy policy) => new()
+    /// <summary>A connection's queue of <paramref name="capacity"/> messages under these limits, sharing the server's <paramref name="budget"/>.</summary>
+    public BoundedMessageQueueOptions QueueOptions(int capacity, OverflowPolicy policy, QueueMemoryBudget? budget) => new()
     {
         Capacity = capacity,
         MaxBytes = MaxQueueBytes,
+        Budget = budget,
         OverflowPolicy = policy,
         HighWatermark = HighWatermark,
         LowWatermark = LowWatermark,
     };
 
     /// <summary>A connection's outgoing queue and slow-client rule under these limits.</summary>
-    public WebSocketOutboxOptions OutboxOptions(int capacity, OverflowPolicy policy) => new()
+    public WebSocketOutboxOptions OutboxOptions(int capacity, OverflowPolicy policy, QueueMemoryBudget? budget) => new()
     {
-        Queue = QueueOptions(capacity, policy),
+        Queue = QueueOptions(capacity, policy, budget),
         SlowConsumerGracePeriod = SlowClientGracePeriod,
         CloseTimeout = CloseTimeout,
     };
 
     /// <summary>A connection's incoming queue and slow-client rule under these limits (the flow signals are the defaults).</summary>
-    public WebSocketInboxOptions InboxOptions(int capacity, OverflowPolicy policy) => new()
+    public WebSocketInboxOptions InboxOptions(int capacity, OverflowPolicy policy, QueueMemoryBudget? budget) => new()
     {
-        Queue = QueueOptions(capacity, policy),
+        Queue = QueueOptions(capacity, policy, budget),
         SlowProducerGracePeriod = SlowClientGracePeriod,
     };
 

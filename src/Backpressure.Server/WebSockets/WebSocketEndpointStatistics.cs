@@ -13,4 +13,5 @@ public sealed record WebSocketEndpointStatistics(
     long QueuedBytes,
     int MaxQueueDepth,
     long Pauses,
-    long Resumes);
+    long Resumes,
+    double LongestSendBlockedMilliseconds);

@@ -1,4 +1,5 @@
 using Backpressure.AspNetCore.Shutdown;
+using Backpressure.Queues;
 using Microsoft.Extensions.Options;
 
 namespace Backpressure.Server.WebSockets;
@@ -34,15 +35,16 @@ internal static class WebSocketEndpoints
 
         var sessions = services.GetRequiredService<WebSocketSessions>();
         var time = services.GetRequiredService<TimeProvider>();
+        var budget = services.GetRequiredService<QueueMemoryBudget>();
         CancellationToken stopping = services.GetService<ShutdownDrain>()?.Draining ?? CancellationToken.None;
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         if (ingest)
         {
-            await new IngestSession(socket, request, limits, time, stopping).RunAsync(sessions, context.RequestAborted);
+            await new IngestSession(socket, request, limits, time, budget, stopping).RunAsync(sessions, context.RequestAborted);
         }
         else
         {
-            await new FeedSession(socket, request, limits, time, stopping).RunAsync(sessions, context.RequestAborted);
+            await new FeedSession(socket, request, limits, time, budget, stopping).RunAsync(sessions, context.RequestAborted);
         }
     }
 }

@@ -15,12 +15,15 @@ public sealed class WebSocketSessions(BackpressureMetrics metrics)
     private readonly ConcurrentDictionary<(string Endpoint, OverflowPolicy Policy), EndpointTotals> _totals = new();
     private long _nextId;
 
-    /// <summary>Records a newly accepted session whose queue is read through <paramref name="statistics"/>.</summary>
-    public long Open(string endpoint, OverflowPolicy policy, Func<MessageQueueStatistics> statistics)
+    /// <summary>
+    /// Records a newly accepted session whose queue is read through <paramref name="statistics"/>, and the send it has
+    /// waiting for the client right now through <paramref name="sendWait"/>.
+    /// </summary>
+    public long Open(string endpoint, OverflowPolicy policy, Func<MessageQueueStatistics> statistics, Func<TimeSpan> sendWait)
     {
         long id = Interlocked.Increment(ref _nextId);
         Interlocked.Increment(ref Totals(endpoint, policy).Accepted);
-        _active[id] = new Session(id, endpoint, policy, statistics, metrics.ObserveQueue($"websocket.{endpoint}", policy, statistics));
+        _active[id] = new Session(id, endpoint, policy, statistics, sendWait, metrics.ObserveQueue($"websocket.{endpoint}", policy, statistics));
         return id;
     }
 
@@ -50,21 +53,30 @@ public sealed class WebSocketSessions(BackpressureMetrics metrics)
         var deepestQueues = live
             .OrderByDescending(l => l.Queue.Count).ThenByDescending(l => l.Queue.Bytes)
             .Take(deepest)
-            .Select(l => new WebSocketConnectionSnapshot(
-                l.Session.Id, l.Session.Endpoint, WebSocketSessionRequest.PolicyName(l.Session.Policy),
-                l.Queue.Count, l.Queue.Bytes, l.Queue.Dropped, l.Queue.IsPaused))
+            .Select(Snapshot)
             .ToList();
-        return new WebSocketStatistics(Summarise(live, key => key.Endpoint), deepestQueues);
+        var longestBlocked = live
+            .Where(l => l.SendWait > TimeSpan.Zero)
+            .OrderByDescending(l => l.SendWait)
+            .Take(deepest)
+            .Select(Snapshot)
+            .ToList();
+        return new WebSocketStatistics(Summarise(live, key => key.Endpoint), deepestQueues, longestBlocked);
     }
 
     /// <summary>Every live connection's queue depth, with its endpoint and overflow policy: for the depth histogram.</summary>
     public IEnumerable<(string Endpoint, string Policy, int Depth)> LiveDepths() =>
         _active.Values.Select(s => (s.Endpoint, WebSocketSessionRequest.PolicyName(s.Policy), s.Statistics().Count));
 
-    private List<(Session Session, MessageQueueStatistics Queue)> Live() => [.. _active.Values.Select(s => (Session: s, Queue: s.Statistics()))];
+    private List<(Session Session, MessageQueueStatistics Queue, TimeSpan SendWait)> Live() =>
+        [.. _active.Values.Select(s => (Session: s, Queue: s.Statistics(), SendWait: s.SendWait()))];
+
+    private static WebSocketConnectionSnapshot Snapshot((Session Session, MessageQueueStatistics Queue, TimeSpan SendWait) l) => new(
+        l.Session.Id, l.Session.Endpoint, WebSocketSessionRequest.PolicyName(l.Session.Policy),
+        l.Queue.Count, l.Queue.Bytes, l.Queue.Dropped, l.Queue.IsPaused, l.SendWait.TotalMilliseconds);
 
     private Dictionary<string, WebSocketEndpointStatistics> Summarise(
-        List<(Session Session, MessageQueueStatistics Queue)> live, Func<(string Endpoint, OverflowPolicy Policy), string> groupOf)
+        List<(Session Session, MessageQueueStatistics Queue, TimeSpan SendWait)> live, Func<(string Endpoint, OverflowPolicy Policy), string> groupOf)
     {
         var groups = new Dictionary<string, (long Accepted, long Slow, long TooBig, MessageQueueStatistics Closed)>();
         foreach (var ((endpoint, policy), totals) in _totals)
@@ -86,7 +98,8 @@ public sealed class WebSocketSessions(BackpressureMetrics metrics)
             summaries[group] = new WebSocketEndpointStatistics(
                 mine.Count, totals.Accepted, totals.Slow, totals.TooBig,
                 sum.Enqueued, sum.Delivered, sum.Dropped, mine.Sum(l => (long)l.Queue.Count), mine.Sum(l => l.Queue.Bytes),
-                mine.Count == 0 ? 0 : mine.Max(l => l.Queue.Count), sum.Pauses, sum.Resumes);
+                mine.Count == 0 ? 0 : mine.Max(l => l.Queue.Count), sum.Pauses, sum.Resumes,
+                mine.Count == 0 ? 0 : mine.Max(l => l.SendWait.TotalMilliseconds));
         }
 
         return summaries;
@@ -98,7 +111,8 @@ public sealed class WebSocketSessions(BackpressureMetrics metrics)
         a.Enqueued + b.Enqueued, a.Delivered + b.Delivered, a.Dropped + b.Dropped, 0, 0,
         Math.Max(a.PeakCount, b.PeakCount), Math.Max(a.PeakBytes, b.PeakBytes), false, a.Pauses + b.Pauses, a.Resumes + b.Resumes);
 
-    private sealed record Session(long Id, string Endpoint, OverflowPolicy Policy, Func<MessageQueueStatistics> Statistics, IDisposable Observed);
+    private sealed record Session(
+        long Id, string Endpoint, OverflowPolicy Policy, Func<MessageQueueStatistics> Statistics, Func<TimeSpan> SendWait, IDisposable Observed);
 
     private sealed class EndpointTotals
     {

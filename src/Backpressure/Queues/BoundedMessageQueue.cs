@@ -23,7 +23,7 @@ namespace Backpressure.Queues;
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage(
     "Naming", "CA1711:Identifiers should not have incorrect suffix", Justification = "It is a queue; the domain calls it one.")]
-public sealed class BoundedMessageQueue<T>
+public sealed class BoundedMessageQueue<T> : IDisposable, IBudgetMember
 {
     private readonly Channel<T> _channel;
     private readonly Func<T, int>? _sizeOf;
@@ -34,6 +34,8 @@ public sealed class BoundedMessageQueue<T>
     private readonly double _highWatermark;
     private readonly double _lowWatermark;
     private readonly Lock _gate = new();
+    private QueueMemoryBudget? _budget;
+    private long _membership;
 
     private long _enqueued;
     private long _delivered;
@@ -63,11 +65,13 @@ public sealed class BoundedMessageQueue<T>
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        if (options.MaxBytes > 0 && sizeOf is null)
+        if ((options.MaxBytes > 0 || options.Budget is not null) && sizeOf is null)
         {
             throw new ArgumentException(
-                $"A {nameof(BoundedMessageQueueOptions.MaxBytes)} limit needs a size function.", nameof(sizeOf));
+                $"A {nameof(BoundedMessageQueueOptions.MaxBytes)} limit or a {nameof(BoundedMessageQueueOptions.Budget)} needs a size function.", nameof(sizeOf));
         }
+
+        _budget = options.Budget;
 
         _capacity = options.Capacity;
         _maxBytes = options.MaxBytes;
@@ -83,6 +87,7 @@ public sealed class BoundedMessageQueue<T>
                 FullMode = _policy == OverflowPolicy.DropOldest ? BoundedChannelFullMode.DropOldest : BoundedChannelFullMode.Wait,
             },
             _policy == OverflowPolicy.DropOldest ? OnEvicted : null);
+        _membership = _budget?.Join(this) ?? 0;
     }
 
     /// <summary>Messages queued now.</summary>
@@ -102,10 +107,14 @@ public sealed class BoundedMessageQueue<T>
     public EnqueueOutcome TryEnqueue(T item)
     {
         int size = SizeOf(item);
+        EnqueueOutcome outcome;
         lock (_gate)
         {
-            return OfferLocked(item, size);
+            outcome = OfferLocked(item, size);
         }
+
+        TrimOthersIfOver();
+        return outcome;
     }
 
     /// <summary>
@@ -118,13 +127,16 @@ public sealed class BoundedMessageQueue<T>
     public ValueTask<EnqueueOutcome> EnqueueAsync(T item, CancellationToken cancellationToken = default)
     {
         int size = SizeOf(item);
+        EnqueueOutcome outcome;
         lock (_gate)
         {
-            EnqueueOutcome outcome = OfferLocked(item, size);
-            if (outcome != EnqueueOutcome.Full)
-            {
-                return ValueTask.FromResult(outcome);
-            }
+            outcome = OfferLocked(item, size);
+        }
+
+        if (outcome != EnqueueOutcome.Full)
+        {
+            TrimOthersIfOver();
+            return ValueTask.FromResult(outcome);
         }
 
         return WaitForRoomAsync(item, size, cancellationToken);
@@ -141,7 +153,7 @@ public sealed class BoundedMessageQueue<T>
             }
 
             _count--;
-            _bytes -= SizeOf(item);
+            AddBytesLocked(-SizeOf(item));
             _delivered++;
             UpdateFlowLocked();
             if (_roomFreed is { } roomFreed)
@@ -190,6 +202,17 @@ public sealed class BoundedMessageQueue<T>
         }
     }
 
+    /// <summary>Completes the queue and leaves its <see cref="BoundedMessageQueueOptions.Budget"/>, giving back the bytes it still holds. Idempotent.</summary>
+    public void Dispose()
+    {
+        Complete();
+        lock (_gate)
+        {
+            _budget?.Leave(_membership, _bytes);
+            _budget = null;
+        }
+    }
+
     /// <summary>A consistent snapshot of the counters.</summary>
     public MessageQueueStatistics GetStatistics()
     {
@@ -205,18 +228,49 @@ public sealed class BoundedMessageQueue<T>
         while (true)
         {
             Task roomFreed;
+            EnqueueOutcome outcome;
             lock (_gate)
             {
-                EnqueueOutcome outcome = OfferLocked(item, size);
-                if (outcome != EnqueueOutcome.Full)
-                {
-                    return outcome;
-                }
+                outcome = OfferLocked(item, size);
+                roomFreed = outcome == EnqueueOutcome.Full
+                    ? (_roomFreed ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task
+                    : Task.CompletedTask;
+            }
 
-                roomFreed = (_roomFreed ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            if (outcome != EnqueueOutcome.Full)
+            {
+                TrimOthersIfOver();
+                return outcome;
             }
 
             await roomFreed.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // After taking bytes it was entitled to while the budget was over its limit, a queue has the largest ones trimmed.
+    // Outside its own lock: a queue never holds its lock while taking another's.
+    private void TrimOthersIfOver()
+    {
+        if (_budget is { } budget && budget.Used > budget.Limit)
+        {
+            budget.TrimLargest();
+        }
+    }
+
+    long IBudgetMember.Bytes => Volatile.Read(ref _bytes);
+
+    bool IBudgetMember.MayDropOldest => _policy == OverflowPolicy.DropOldest;
+
+    void IBudgetMember.TrimTo(long bytes)
+    {
+        lock (_gate)
+        {
+            while (_bytes > bytes && _channel.Reader.TryRead(out T? oldest))
+            {
+                OnEvicted(oldest);
+            }
+
+            UpdateFlowLocked();
         }
     }
 
@@ -227,12 +281,36 @@ public sealed class BoundedMessageQueue<T>
             return EnqueueOutcome.Closed;
         }
 
-        if (_maxBytes > 0 && size > _maxBytes)
+        // Under a shared budget's pressure the queue is held to its share as well.
+        // The budget takes the message's bytes at once when it can (so that concurrent queues see each other's), or
+        // answers the share this queue is held to.
+        long maxBytes = _maxBytes;
+        bool taken = false;
+        if (_budget is not null)
+        {
+            if (_maxBytes == 0 || _bytes + size <= _maxBytes)
+            {
+                taken = _budget.TryTake(size, _bytes, _maxBytes, out maxBytes);
+            }
+            else
+            {
+                // Full by its own limit already: the policy decides, within the share if that is smaller.
+                maxBytes = _budget.LimitFor(_maxBytes);
+            }
+        }
+
+        if (maxBytes > 0 && size > maxBytes)
         {
             if (_policy == OverflowPolicy.Block)
             {
-                throw new ArgumentOutOfRangeException(
-                    nameof(item), size, $"A message of {size} bytes can never fit a queue limited to {_maxBytes} bytes.");
+                if (_maxBytes > 0 && size > _maxBytes)
+                {
+                    throw new ArgumentOutOfRangeException(
+                        nameof(item), size, $"A message of {size} bytes can never fit a queue limited to {_maxBytes} bytes.");
+                }
+
+                // Larger than the queue's share of the budget: it waits until the budget is no longer under pressure.
+                return EnqueueOutcome.Full;
             }
 
             _enqueued++;
@@ -240,19 +318,21 @@ public sealed class BoundedMessageQueue<T>
             return EnqueueOutcome.Dropped;
         }
 
-        if (!HasRoomLocked(size))
+        if (!HasRoomLocked(size, maxBytes))
         {
             switch (_policy)
             {
                 case OverflowPolicy.Block:
+                    GiveBack(taken, size);
                     return EnqueueOutcome.Full;
                 case OverflowPolicy.DropNewest:
+                    GiveBack(taken, size);
                     _enqueued++;
                     _dropped++;
                     return EnqueueOutcome.Dropped;
                 default:
                     // The channel evicts for count; bytes are ours to free.
-                    while (_maxBytes > 0 && _bytes + size > _maxBytes && _channel.Reader.TryRead(out T? oldest))
+                    while (maxBytes > 0 && _bytes + size > maxBytes && _channel.Reader.TryRead(out T? oldest))
                     {
                         OnEvicted(oldest);
                     }
@@ -264,6 +344,12 @@ public sealed class BoundedMessageQueue<T>
         _enqueued++;
         _count++;
         _bytes += size;
+        if (!taken)
+        {
+            // Room was made within the share (or there is no budget): the bytes are this queue's by right.
+            _budget?.Add(size);
+        }
+
         bool written = _channel.Writer.TryWrite(item);
         Debug.Assert(written, "The channel refused a message the queue made room for.");
         _peakCount = Math.Max(_peakCount, _count);
@@ -276,15 +362,31 @@ public sealed class BoundedMessageQueue<T>
     private void OnEvicted(T item)
     {
         _count--;
-        _bytes -= SizeOf(item);
+        AddBytesLocked(-SizeOf(item));
         _dropped++;
     }
 
-    private bool HasRoomLocked(int size) => _count < _capacity && (_maxBytes == 0 || _bytes + size <= _maxBytes);
+    // A message the budget took bytes for was not queued after all (the queue is full by count).
+    private void GiveBack(bool taken, int size)
+    {
+        if (taken)
+        {
+            _budget!.Add(-size);
+        }
+    }
+
+    private void AddBytesLocked(int delta)
+    {
+        _bytes += delta;
+        _budget?.Add(delta);
+    }
+
+    private bool HasRoomLocked(int size, long maxBytes) => _count < _capacity && (maxBytes == 0 || _bytes + size <= maxBytes);
 
     private void UpdateFlowLocked()
     {
-        double fill = Math.Max((double)_count / _capacity, _maxBytes > 0 ? (double)_bytes / _maxBytes : 0);
+        long maxBytes = _budget is null ? _maxBytes : _budget.CurrentLimit(_maxBytes);
+        double fill = Math.Max((double)_count / _capacity, maxBytes > 0 ? (double)_bytes / maxBytes : 0);
         if (!_paused && fill >= _highWatermark)
         {
             _paused = true;

@@ -15,6 +15,13 @@ public sealed class BoundedMessageQueueOptions
     /// </summary>
     public long MaxBytes { get; set; }
 
+    /// <summary>
+    /// A byte budget this queue shares with others (for example every WebSocket connection of a server), or null for
+    /// none. Under the budget's pressure the queue is held to its fair share as well as to <see cref="MaxBytes"/>;
+    /// see <see cref="QueueMemoryBudget"/>. The queue needs a size function, and must be disposed to leave the budget.
+    /// </summary>
+    public QueueMemoryBudget? Budget { get; set; }
+
     /// <summary>What happens to a message that finds the queue full. Default: <see cref="OverflowPolicy.DropOldest"/>.</summary>
     public OverflowPolicy OverflowPolicy { get; set; } = OverflowPolicy.DropOldest;
 

@@ -1,0 +1,14 @@
+namespace Backpressure.Queues;
+
+/// <summary>A queue as its <see cref="QueueMemoryBudget"/> sees it: what it holds, and whether it may be trimmed from its oldest end.</summary>
+internal interface IBudgetMember
+{
+    /// <summary>The bytes queued now.</summary>
+    long Bytes { get; }
+
+    /// <summary>Whether the queue's policy lets it lose its oldest messages (drop-oldest).</summary>
+    bool MayDropOldest { get; }
+
+    /// <summary>Drops the oldest messages until at most <paramref name="bytes"/> remain.</summary>
+    void TrimTo(long bytes);
+}

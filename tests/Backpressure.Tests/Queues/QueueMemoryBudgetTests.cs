@@ -1,0 +1,167 @@
+using Backpressure.Queues;
+
+namespace Backpressure.Tests.Queues;
+
+public sealed class QueueMemoryBudgetTests
+{
+    private static BoundedMessageQueue<byte[]> Queue(QueueMemoryBudget budget, OverflowPolicy policy = OverflowPolicy.DropOldest, long maxBytes = 1000) =>
+        new(new BoundedMessageQueueOptions { Capacity = 1000, MaxBytes = maxBytes, OverflowPolicy = policy, Budget = budget }, m => m.Length);
+
+    [Fact]
+    public void WhileTheSumIsUnderTheLimit_EachQueueIsBoundOnlyByItsOwnLimit()
+    {
+        var budget = new QueueMemoryBudget(1000);
+        using var a = Queue(budget);
+        using var b = Queue(budget);
+
+        for (int i = 0; i < 9; i++)
+        {
+            Assert.Equal(EnqueueOutcome.Enqueued, a.TryEnqueue(new byte[100]));
+        }
+
+        Assert.Equal(900, budget.Used);
+        Assert.Equal(0, a.GetStatistics().Dropped);
+        Assert.Equal(0, budget.PressureEvents);
+    }
+
+    [Fact]
+    public void UnderPressure_TheLargestDropOldestQueueIsTrimmedToItsShare_WhileASmallQueueLosesNothing()
+    {
+        var budget = new QueueMemoryBudget(1000);
+        using var slow = Queue(budget);
+        using var fast = Queue(budget);
+        for (int i = 0; i < 10; i++)
+        {
+            slow.TryEnqueue(new byte[100]);
+        }
+
+        // The budget is full; the fast consumer's message passes it, but its queue is far under its share (500), so it
+        // is taken, and the largest queue is trimmed from its oldest end to its share at once.
+        Assert.Equal(EnqueueOutcome.Enqueued, fast.TryEnqueue(new byte[100]));
+
+        Assert.Equal(500, slow.GetStatistics().Bytes);
+        Assert.Equal(5, slow.GetStatistics().Dropped);
+        Assert.Equal(600, budget.Used);
+        Assert.Equal(0, fast.GetStatistics().Dropped);
+        // For an instant the sum was one message over the limit.
+        Assert.Equal(1100, budget.PeakUsed);
+        Assert.Equal(1, budget.PressureEvents);
+    }
+
+    [Fact]
+    public void UnderPressure_AQueueAboveItsShareIsTrimmedToItByItsOwnNextMessage()
+    {
+        var budget = new QueueMemoryBudget(1000);
+        using var large = Queue(budget);
+        using var small = Queue(budget);
+        for (int i = 0; i < 8; i++)
+        {
+            large.TryEnqueue(new byte[100]);
+        }
+
+        small.TryEnqueue(new byte[200]);
+        Assert.Equal(1000, budget.Used);
+
+        // The large one's next message would pass the budget: drop-oldest trims it to its share (500) with the message.
+        Assert.Equal(EnqueueOutcome.Enqueued, large.TryEnqueue(new byte[100]));
+
+        Assert.Equal(500, large.GetStatistics().Bytes);
+        Assert.Equal(4, large.GetStatistics().Dropped);
+        Assert.Equal(700, budget.Used);
+        Assert.Equal(1000, budget.PeakUsed);
+    }
+
+    [Fact]
+    public void UnderPressure_ABlockingQueueAboveItsShareIsFull_AndSignalsPauseAgainstItsShare()
+    {
+        var budget = new QueueMemoryBudget(1000);
+        var signals = new List<FlowSignal>();
+        using var blocking = new BoundedMessageQueue<byte[]>(
+            new BoundedMessageQueueOptions { Capacity = 1000, MaxBytes = 10_000, OverflowPolicy = OverflowPolicy.Block, Budget = budget },
+            m => m.Length,
+            signals.Add);
+        using var other = Queue(budget);
+        for (int i = 0; i < 9; i++)
+        {
+            Assert.Equal(EnqueueOutcome.Enqueued, blocking.TryEnqueue(new byte[100]));
+        }
+
+        // Own limit 10 000: 900 bytes is 9 % full, no pause yet.
+        Assert.Empty(signals);
+        other.TryEnqueue(new byte[200]);
+
+        Assert.Equal(EnqueueOutcome.Full, blocking.TryEnqueue(new byte[100]));
+        Assert.Equal(0, blocking.GetStatistics().Dropped);
+        // Measured against its share (500), 900 bytes is over the high watermark.
+        blocking.TryDequeue(out _);
+        Assert.Equal([FlowSignal.Pause], signals);
+    }
+
+    [Fact]
+    public void DisposingAQueue_GivesItsBytesBackAndLeavesTheShareToTheOthers()
+    {
+        var budget = new QueueMemoryBudget(1000);
+        var gone = Queue(budget);
+        using var staying = Queue(budget);
+        gone.TryEnqueue(new byte[300]);
+        staying.TryEnqueue(new byte[100]);
+        Assert.Equal(500, budget.Share);
+
+        gone.Dispose();
+        gone.Dispose();
+
+        Assert.Equal(100, budget.Used);
+        Assert.Equal(1, budget.Queues);
+        Assert.Equal(1000, budget.Share);
+        Assert.Equal(EnqueueOutcome.Closed, gone.TryEnqueue(new byte[1]));
+    }
+
+    [Fact]
+    public void TryReserve_RefusesWhatWouldPassTheLimit_AndReleaseGivesItBack()
+    {
+        var budget = new QueueMemoryBudget(1000);
+
+        Assert.True(budget.TryReserve(600));
+        Assert.False(budget.TryReserve(500));
+        Assert.Equal(600, budget.Used);
+        budget.Release(600);
+        Assert.True(budget.TryReserve(1000));
+        Assert.Equal(1000, budget.PeakUsed);
+    }
+
+    [Fact]
+    public void ManyProducersOnManyQueues_LeaveTheAccountingExact()
+    {
+        var budget = new QueueMemoryBudget(10_000);
+        var queues = Enumerable.Range(0, 8).Select(_ => Queue(budget, maxBytes: 5_000)).ToList();
+        Parallel.For(0, 8, q =>
+        {
+            for (int i = 0; i < 5_000; i++)
+            {
+                queues[q].TryEnqueue(new byte[1 + (i % 50)]);
+                if (i % 3 == 0)
+                {
+                    queues[q].TryDequeue(out _);
+                }
+            }
+        });
+
+        Assert.Equal(queues.Sum(q => q.GetStatistics().Bytes), budget.Used);
+        foreach (var queue in queues)
+        {
+            queue.Dispose();
+        }
+
+        Assert.Equal(0, budget.Used);
+        Assert.Equal(0, budget.Queues);
+    }
+
+    [Fact]
+    public void ABudgetWithoutASizeFunction_IsRefusedNamingIt()
+    {
+        var failure = Assert.Throws<ArgumentException>(() => new BoundedMessageQueue<byte[]>(
+            new BoundedMessageQueueOptions { Budget = new QueueMemoryBudget(1) }));
+
+        Assert.Contains("Budget", failure.Message, StringComparison.Ordinal);
+    }
+}
