@@ -5,7 +5,7 @@ using Backpressure.Server.WebSockets;
 
 namespace Backpressure.Server;
 
-/// <summary>The body of <c>GET /stats</c>: the seed work, every gauge, the WebSocket sessions, the gRPC calls, recent latency per policy, the process's memory, and the waiting rooms.</summary>
+/// <summary>The body of <c>GET /stats</c>: the seed work, every gauge, the WebSocket sessions, the gRPC calls, recent latency per policy, the process's memory, the waiting rooms, and the per-client memory budget.</summary>
 public sealed record ServerStatistics(
     SeedWorkStatistics SeedWork,
     IReadOnlyDictionary<string, GaugeSnapshot> Gauges,
@@ -13,7 +13,8 @@ public sealed record ServerStatistics(
     GrpcStatistics Grpc,
     IReadOnlyDictionary<string, LatencySnapshot> Latency,
     MemorySnapshot Memory,
-    IReadOnlyDictionary<string, WaitingRoomSnapshot> WaitingRooms)
+    IReadOnlyDictionary<string, WaitingRoomSnapshot> WaitingRooms,
+    MemoryBudgetSnapshot MemoryBudget)
 {
     internal static ServerStatistics Capture(IServiceProvider services, IEnumerable<string> gaugeNames)
     {
@@ -35,6 +36,7 @@ public sealed record ServerStatistics(
             {
                 [ServerApplication.WaitingRooms.Prioritized] = WaitingRoomSnapshot.From(
                     services.GetRequiredKeyedService<Backpressure.AspNetCore.BackpressurePolicy>(ServerApplication.WaitingRooms.Prioritized)),
-            });
+            },
+            MemoryBudgetSnapshot.From(services.GetRequiredService<Backpressure.Queues.QueueMemoryBudget>()));
     }
 }

@@ -26,7 +26,12 @@ try {
   await page.waitForFunction(() => window.dashboard && window.dashboard.points >= 6, null, { timeout });
   await page.waitForFunction(() => Object.values(window.dashboard.latest.gauges).some(g => g.in_flight > 0), null, { timeout });
   const canvases = await page.locator("canvas").count();
-  if (canvases < 6) throw new Error(`expected 6 charts, found ${canvases} canvases`);
+  if (canvases < 8) throw new Error(`expected 8 charts, found ${canvases} canvases`);
+
+  // The subscriber that never reads shows as a send blocked right now, and the budget's use is read from /stats.
+  await page.waitForFunction(() => window.dashboard.latest.web_sockets.longest_blocked.length > 0, null, { timeout });
+  const budget = await page.evaluate(() => window.dashboard.latest.memory_budget);
+  if (!(budget.limit_bytes > 0 && budget.used_bytes >= 0)) throw new Error(`the memory budget in /stats was ${JSON.stringify(budget)}`);
 
   // The waiting room's charts read its threshold from /stats.
   const rank = await page.evaluate(() => window.dashboard.latest.waiting_rooms?.prioritized?.threshold_rank);

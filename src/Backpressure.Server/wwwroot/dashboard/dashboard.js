@@ -38,6 +38,8 @@
   const priorities = ["critical", "normal", "sheddable", "batch"];
   chart("chart-priorities", priorities.flatMap(p => [`${p} admitted/s`, `${p} shed/s`]));
   chart("chart-threshold", ["threshold rank", "waiting"]);
+  chart("chart-budget", ["held MiB", "budget MiB"]);
+  chart("chart-blocked", ["WebSocket longest blocked s", "gRPC longest blocked s"]);
 
   function perSecond(now, before, pick, seconds) {
     if (!before) return 0;
@@ -78,6 +80,13 @@
         perSecond(stats, previous?.stats, s => room(s)?.by_criticality[p]?.shed ?? 0, seconds),
       ]));
       push("chart-threshold", [room(stats)?.threshold_rank ?? 0, room(stats)?.waiting ?? 0]);
+      const mib = bytes => bytes / (1024 * 1024);
+      push("chart-budget", [mib(stats.memory_budget.used_bytes), mib(stats.memory_budget.limit_bytes)]);
+      const longest = values => values.reduce((m, v) => Math.max(m, v), 0) / 1000;
+      push("chart-blocked", [
+        longest(Object.values(stats.web_sockets.endpoints).map(e => e.longest_send_blocked_milliseconds)),
+        longest(Object.values(stats.grpc.methods).map(m => m.longest_send_blocked_milliseconds)),
+      ]);
       render(alerts);
       previous = { stats, at };
       points++;
