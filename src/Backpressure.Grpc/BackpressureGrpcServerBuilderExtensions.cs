@@ -86,7 +86,13 @@ public static class BackpressureGrpcServerBuilderExtensions
             return new BoundedPartitionedRateLimiter<string>(
                 static method => method, _ => new PressureGauge(new PressureGaugeOptions { PermitLimit = limit }, time));
         });
-        services.TryAddSingleton<BackpressureInterceptor>();
+        services.TryAddSingleton(sp =>
+        {
+            GrpcMethodLimitOptions options = sp.GetRequiredService<IOptions<GrpcMethodLimitOptions>>().Value;
+            return new GrpcClientShares(options.EffectiveCallsPerClient, options.MaxClients, options.ClientIdMetadata);
+        });
+        services.TryAddSingleton(sp => new BackpressureInterceptor(
+            sp.GetRequiredService<PartitionedRateLimiter<string>>(), sp.GetRequiredService<GrpcClientShares>()));
         services.Configure<GrpcServiceOptions>(o =>
         {
             // Once, however often this is called: a second interceptor would take a second permit for every call.

@@ -11,11 +11,14 @@ internal static class GrpcRefusal
     /// <summary>The trailer that says which criticality a waiting room shed, and why (<c>sheddable; reason=priority</c>).</summary>
     public const string ShedTrailer = "backpressure-shed";
 
-    /// <summary>The exception that answers a call refused by <paramref name="lease"/>; the caller disposes the lease.</summary>
-    public static RpcException For(string method, RateLimitLease lease)
+    /// <summary>
+    /// The exception that answers a call refused by <paramref name="lease"/>; the caller disposes the lease. A streaming
+    /// call gets no pushback (see <see cref="CallLimitingInterceptor"/>); <paramref name="detail"/> replaces the default reason.
+    /// </summary>
+    public static RpcException For(string method, RateLimitLease lease, bool streaming, string? detail = null)
     {
         var trailers = new Metadata();
-        string detail = $"{method} is over its limit";
+        detail ??= $"{method} is over its limit";
         if (lease.TryGetMetadata(LimiterMetadata.ShedCriticality, out Criticality criticality)
             && lease.TryGetMetadata(LimiterMetadata.ShedReason, out ShedReason reason))
         {
@@ -23,7 +26,7 @@ internal static class GrpcRefusal
             detail = $"{method} shed a {AdmissionNames.Criticality(criticality)} call ({AdmissionNames.Reason(reason)})";
         }
 
-        if (lease.TryGetMetadata(MetadataName.RetryAfter, out TimeSpan retryAfter))
+        if (!streaming && lease.TryGetMetadata(MetadataName.RetryAfter, out TimeSpan retryAfter))
         {
             long milliseconds = Math.Max(0, (long)Math.Ceiling(retryAfter.TotalMilliseconds));
             trailers.Add(BackpressureInterceptor.RetryPushbackTrailer, milliseconds.ToString(CultureInfo.InvariantCulture));

@@ -37,7 +37,7 @@ public sealed class WaitingRoomInterceptor : CallLimitingInterceptor, IDisposabl
     public void Dispose() => _room.Dispose();
 
     /// <inheritdoc />
-    protected override async ValueTask<RateLimitLease> AcquireAsync(ServerCallContext context)
+    protected override async ValueTask<RateLimitLease> AcquireAsync(ServerCallContext context, bool streaming)
     {
         if (_options.CriticalityKey is { } key && context.RequestHeaders.GetValue(key) is { Length: > 0 } value
             && AdmissionNames.ParseCriticality(value) is null)
@@ -54,7 +54,7 @@ public sealed class WaitingRoomInterceptor : CallLimitingInterceptor, IDisposabl
 
         using (lease)
         {
-            throw GrpcRefusal.For(context.Method, lease);
+            throw GrpcRefusal.For(context.Method, lease, streaming);
         }
     }
 

@@ -185,6 +185,7 @@ public static class ServerApplication
         RejectUnknownSettings<WebSocketEndpointOptions>(
             services, "WebSocket endpoints", configuration.GetSection(WebSocketEndpointOptions.Section), typeof(WebSocketEndpointOptions));
         services.AddSingleton<WebSocketSessions>();
+        services.AddSingleton<WebSocketConnectionLimits>();
         services.AddSingleton<IValidateOptions<MemoryBudgetOptions>>(new OptionsValidator<MemoryBudgetOptions>("Memory budget", null, o => o.Validate()));
         services.AddOptions<MemoryBudgetOptions>().Bind(configuration.GetSection(MemoryBudgetOptions.Section)).ValidateOnStart();
         RejectUnknownSettings<MemoryBudgetOptions>(services, "Memory budget", configuration.GetSection(MemoryBudgetOptions.Section), typeof(MemoryBudgetOptions));

@@ -20,8 +20,8 @@ namespace Backpressure.Server.Tests;
 /// </summary>
 public sealed class GrpcClientBackpressureTests : IAsyncLifetime
 {
-    private static readonly Marshaller<string> Text = Marshallers.Create(s => Encoding.UTF8.GetBytes(s), b => Encoding.UTF8.GetString(b));
-    private static readonly Method<string, string> Say = new(MethodType.Unary, "test.Echo", "Say", Text, Text);
+    internal static readonly Marshaller<string> Text = Marshallers.Create(s => Encoding.UTF8.GetBytes(s), b => Encoding.UTF8.GetString(b));
+    internal static readonly Method<string, string> Say = new(MethodType.Unary, "test.Echo", "Say", Text, Text);
     private WebApplication _server = null!;
 
     public async Task InitializeAsync()

@@ -97,9 +97,10 @@ public sealed class GrpcEndpointTests
     }
 
     [Fact]
-    public async Task ACallOverThePerMethodLimit_IsRefusedWithResourceExhaustedAndARetryPushback_AndTheLimitFreesWhenACallEnds()
+    public async Task AStreamOverThePerMethodLimit_IsRefusedWithResourceExhaustedWithoutAPushbackEstimate_AndTheLimitFreesWhenACallEnds()
     {
-        await using var server = await RunningServer.StartAsync("--Backpressure:Grpc:MaxConcurrentCallsPerMethod=2");
+        await using var server = await RunningServer.StartAsync(
+            "--Backpressure:Grpc:MaxConcurrentCallsPerMethod=2", "--Backpressure:Grpc:MaxConcurrentCallsPerClient=2");
         using var channel = Channel(server);
         var client = new Flow.FlowClient(channel);
         var request = new SubscribeRequest { PayloadBytes = 16 };
@@ -116,8 +117,8 @@ public sealed class GrpcEndpointTests
         bool admittedAfterRelease = await fourth.ResponseStream.MoveNext(CancellationToken.None);
 
         Assert.Equal(StatusCode.ResourceExhausted, refusal.StatusCode);
-        Assert.True(long.TryParse(refusal.Trailers.GetValue(BackpressureInterceptor.RetryPushbackTrailer), out long pushback) && pushback >= 0,
-            $"the refusal should carry {BackpressureInterceptor.RetryPushbackTrailer}");
+        // How long the held streams last is their clients' choice: an estimate from hold times would be invented, so none is told.
+        Assert.Null(refusal.Trailers.Get(BackpressureInterceptor.RetryPushbackTrailer));
         Assert.True(admittedAfterRelease);
         var stats = server.App.Services.GetRequiredService<GrpcStreams>().GetStatistics();
         Assert.Equal(1, stats.Methods["/backpressure.v1.Flow/Subscribe"].Refused);

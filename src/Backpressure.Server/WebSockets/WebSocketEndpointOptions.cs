@@ -57,6 +57,19 @@ public sealed class WebSocketEndpointOptions
     /// <summary>How long a session may pass no message either way (none received from the client, none delivered to it) before it is closed with 1001; 5 minutes by default.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>The most sessions each endpoint holds at once; one more is answered 503 before the upgrade. Default: 10,000.</summary>
+    public int MaxConnections { get; set; } = 10_000;
+
+    /// <summary>
+    /// The most sessions of one endpoint one client (remote address) may hold, so that one client cannot take them all;
+    /// 0 (the default) for a quarter of <see cref="MaxConnections"/>. One more is answered 503, without <c>Retry-After</c>:
+    /// when a session will end is its client's choice, which no estimate knows.
+    /// </summary>
+    public int MaxConnectionsPerClient { get; set; }
+
+    /// <summary>The per-client share in force: <see cref="MaxConnectionsPerClient"/>, or the quarter it defaults to.</summary>
+    public int EffectiveConnectionsPerClient => MaxConnectionsPerClient > 0 ? MaxConnectionsPerClient : Math.Max(1, MaxConnections / 4);
+
     /// <summary>How long a close may take before the connection is aborted.</summary>
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
@@ -109,6 +122,8 @@ public sealed class WebSocketEndpointOptions
         InRange(DefaultPayloadBytes, 0, MaxPayloadBytes, nameof(DefaultPayloadBytes));
         Positive(MaxIngestRate, nameof(MaxIngestRate));
         InRange(DefaultIngestRate, 1, MaxIngestRate, nameof(DefaultIngestRate));
+        InRange(MaxConnections, 1, 1_000_000, nameof(MaxConnections));
+        InRange(MaxConnectionsPerClient, 0, MaxConnections, nameof(MaxConnectionsPerClient));
         InRange(MaxMessageBytes, 1, Math.Min(MaxQueueBytes, MaxMessageBytesCeiling), nameof(MaxMessageBytes));
         if (SlowClientGracePeriod <= TimeSpan.Zero)
         {

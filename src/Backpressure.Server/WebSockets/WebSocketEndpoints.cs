@@ -33,6 +33,16 @@ internal static class WebSocketEndpoints
             return;
         }
 
+        string endpoint = ingest ? IngestSession.Endpoint : FeedSession.Endpoint;
+        string client = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        (IDisposable? permits, string? refusal) = services.GetRequiredService<WebSocketConnectionLimits>().TryOpen(endpoint, client);
+        if (permits is null)
+        {
+            await Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, detail: refusal).ExecuteAsync(context);
+            return;
+        }
+
+        using IDisposable held = permits;
         var sessions = services.GetRequiredService<WebSocketSessions>();
         var time = services.GetRequiredService<TimeProvider>();
         var budget = services.GetRequiredService<QueueMemoryBudget>();
