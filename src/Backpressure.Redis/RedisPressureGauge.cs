@@ -118,7 +118,7 @@ public sealed class RedisPressureGauge : RateLimiter
             return Count(RedisLease.Granted);
         }
 
-        var lease = new HolderLease(this, holder);
+        var lease = new HolderLease(this, holder) { Confirmed = _store.Time.GetTimestamp() };
         _held[holder] = lease;
         StartRenewing();
         return Count(lease);
@@ -177,8 +177,26 @@ public sealed class RedisPressureGauge : RateLimiter
             return;
         }
 
-        RedisValue[] arguments = [_store.ClockArgument(), _leaseMicroseconds, .. _held.Keys.Select(h => (RedisValue)h)];
-        await _store.TryRunAsync(RedisScript.GaugeRenew, _keys, arguments).ConfigureAwait(false);
+        // A holder this instance confirmed within (most of) its lease cannot have run out in Redis: if Redis no longer
+        // has it, Redis lost it, and it is restored ('+'). A margin of a tenth of the lease covers the round trip and clock skew.
+        long now = _store.Time.GetTimestamp();
+        TimeSpan restorable = _store.Options.GaugeLeaseTime * 0.9;
+        HolderLease[] leases = [.. _held.Values];
+        bool[] restore = [.. leases.Select(l => _store.Time.GetElapsedTime(Volatile.Read(ref l.Confirmed), now) < restorable)];
+        RedisValue[] arguments =
+        [
+            _store.ClockArgument(), _leaseMicroseconds, .. leases.Select((l, i) => (RedisValue)(restore[i] ? "+" + l.Holder : l.Holder)),
+        ];
+        if (await _store.TryRunAsync(RedisScript.GaugeRenew, _keys, arguments).ConfigureAwait(false))
+        {
+            for (int i = 0; i < leases.Length; i++)
+            {
+                if (restore[i])
+                {
+                    Volatile.Write(ref leases[i].Confirmed, now);
+                }
+            }
+        }
     }
 
     private void Return(HolderLease lease)
@@ -199,6 +217,9 @@ public sealed class RedisPressureGauge : RateLimiter
     private sealed class HolderLease(RedisPressureGauge gauge, string holder) : RateLimitLease
     {
         private int _returned;
+
+        // When Redis last confirmed this holder (its acquire, or a renewal that restored or kept it): a timestamp.
+        public long Confirmed;
 
         public string Holder { get; } = holder;
 

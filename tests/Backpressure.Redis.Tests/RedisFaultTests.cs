@@ -114,6 +114,102 @@ public sealed class RedisFaultTests(RedisServer redis) : IClassFixture<RedisServ
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"the permit came back only after {clock.Elapsed}");
     }
 
+    [Fact]
+    public async Task AHungRedis_IsAnsweredByTheFailurePolicyWithinTheTimeout_AndSharedAgainSoonAfterItContinues()
+    {
+        await using ConnectionMultiplexer connection = await WarmConnectionAsync();
+        var store = new RedisStore(connection, QuickOptions(RedisFailurePolicy.FailOpen));
+        using var limiter = new RedisFixedWindowLimiter(store, "hung", ThreeAnHour);
+        Assert.Equal(3, await CountAdmittedAsync(limiter, 3));
+
+        await redis.PauseAsync();
+        var slowest = TimeSpan.Zero;
+        int during;
+        try
+        {
+            during = 0;
+            for (int i = 0; i < 20; i++)
+            {
+                var one = Stopwatch.StartNew();
+                using RateLimitLease lease = await limiter.AcquireAsync();
+                slowest = one.Elapsed > slowest ? one.Elapsed : slowest;
+                during += lease.IsAcquired ? 1 : 0;
+            }
+        }
+        finally
+        {
+            await redis.ResumeAsync();
+        }
+
+        var recovery = Stopwatch.StartNew();
+        bool back = await WaitUntilAsync(async () =>
+        {
+            using RateLimitLease probe = await limiter.AcquireAsync();
+            return store.IsAvailable;
+        });
+
+        // The local limiter (three an hour, fresh) decides while Redis hangs: nobody waits longer than the timeout.
+        Assert.Equal(3, during);
+        Assert.True(slowest < store.Options.Timeout + TimeSpan.FromSeconds(1), $"a decision took {slowest} with a {store.Options.Timeout} timeout");
+        Assert.True(back, "the store never saw Redis again");
+        Assert.True(recovery.Elapsed < TimeSpan.FromSeconds(10), $"Redis answered again only after {recovery.Elapsed}");
+    }
+
+    [Fact]
+    public async Task AFlushedRedis_RestoresTheGaugesLiveHolders_SoThePermitsAreNotHandedOutTwice()
+    {
+        var options = new RedisStoreOptions { KeyPrefix = $"flush{Guid.NewGuid():N}", GaugeLeaseTime = TimeSpan.FromMilliseconds(900), Timeout = TimeSpan.FromSeconds(2) };
+        var three = new PressureGaugeOptions { PermitLimit = 3 };
+        await using ConnectionMultiplexer holderConnection = await redis.ConnectPatientlyAsync();
+        await using ConnectionMultiplexer otherConnection = await redis.ConnectPatientlyAsync(o => o.AllowAdmin = true);
+        using var holder = new RedisPressureGauge(new RedisStore(holderConnection, options), "flushed", three);
+        using var other = new RedisPressureGauge(new RedisStore(otherConnection, options), "flushed", three);
+        RateLimitLease[] held = [await holder.AcquireAsync(), await holder.AcquireAsync(), await holder.AcquireAsync()];
+
+        // Redis loses everything; within a renewal (a third of the lease) the holder's instance puts its holders back.
+        await otherConnection.GetServer(otherConnection.GetEndPoints()[0]).FlushAllDatabasesAsync();
+        await Task.Delay(options.GaugeLeaseTime);
+        using RateLimitLease afterRestore = await other.AcquireAsync();
+        long holdersInRedis = await otherConnection.GetDatabase().SortedSetLengthAsync(holder.HoldersKey);
+        foreach (RateLimitLease lease in held)
+        {
+            lease.Dispose();
+        }
+
+        bool freed = await WaitUntilAsync(async () =>
+        {
+            using RateLimitLease attempt = await other.AcquireAsync();
+            return attempt.IsAcquired;
+        });
+
+        Assert.All(held, l => Assert.True(l.IsAcquired));
+        Assert.Equal(3, holdersInRedis);
+        Assert.False(afterRestore.IsAcquired);
+        Assert.True(freed, "the restored permits were not returned");
+        Assert.Equal(0, await otherConnection.GetDatabase().SortedSetLengthAsync(holder.HoldersKey));
+    }
+
+    [Fact]
+    public async Task AFlushedRedis_GivesARateLimitAtMostOneFreshWindow()
+    {
+        await using ConnectionMultiplexer connection = await redis.ConnectPatientlyAsync(o => o.AllowAdmin = true);
+        var store = new RedisStore(connection, new RedisStoreOptions { KeyPrefix = $"flush{Guid.NewGuid():N}", Timeout = TimeSpan.FromSeconds(30) });
+        using var limiter = new RedisFixedWindowLimiter(store, "flushed", ThreeAnHour);
+
+        int before = await CountAdmittedAsync(limiter, 5);
+        await connection.GetServer(connection.GetEndPoints()[0]).FlushAllDatabasesAsync();
+        // This instance remembers the refusal until its window ends; another instance (or this one after a restart) does not.
+        int afterSameInstance = await CountAdmittedAsync(limiter, 5);
+        using var another = new RedisFixedWindowLimiter(store, "flushed", ThreeAnHour);
+        int afterAnotherInstance = await CountAdmittedAsync(another, 5);
+
+        // The count was lost with the data: the window starts again, once. Nothing more is admitted than one fresh window.
+        Assert.Equal(3, before);
+        Assert.Equal(0, afterSameInstance);
+        Assert.Equal(3, afterAnotherInstance);
+        Assert.True(store.IsAvailable);
+    }
+
     // A cold process's first script call (JIT, connection, EVAL of the script) can outlast a short timeout, which would start an outage
     // early. What the warm-up warms is shared (this process's JIT, Redis's script cache), so it runs on a patient connection of its own
     // and the test's quick one then starts warm.

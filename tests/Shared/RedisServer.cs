@@ -92,6 +92,22 @@ public sealed class RedisServer : IAsyncLifetime
 
     private sealed class PortTakenException(string message) : Exception(message);
 
+    /// <summary>Stops the process (SIGSTOP), as a hung Redis or a paused VM: connections stay open and nothing answers.</summary>
+    public Task PauseAsync() => SignalAsync("-STOP");
+
+    /// <summary>Lets a paused process run again (SIGCONT).</summary>
+    public Task ResumeAsync() => SignalAsync("-CONT");
+
+    private async Task SignalAsync(string signal)
+    {
+        int pid = _process?.Id ?? throw new InvalidOperationException("redis-server is not running");
+        var (exit, _, error) = await ExternalCommand.RunAsync("kill", [signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        if (exit != 0)
+        {
+            throw new InvalidOperationException($"kill {signal} {pid} failed: {error}");
+        }
+    }
+
     /// <summary>Kills the server, as a crash would: no shutdown, nothing saved.</summary>
     public async Task KillAsync()
     {
@@ -121,10 +137,11 @@ public sealed class RedisServer : IAsyncLifetime
     /// of outages: in a cold test process on a busy machine the first script call (JIT, <c>NOSCRIPT</c>
     /// and the script sent again) can outlast one second, and a store takes the timeout for an outage.
     /// </summary>
-    public Task<ConnectionMultiplexer> ConnectPatientlyAsync() => ConnectAsync(o =>
+    public Task<ConnectionMultiplexer> ConnectPatientlyAsync(Action<ConfigurationOptions>? configure = null) => ConnectAsync(o =>
     {
         o.AsyncTimeout = 30_000;
         o.SyncTimeout = 30_000;
+        configure?.Invoke(o);
     });
 
     public Task DisposeAsync() => KillAsync();
