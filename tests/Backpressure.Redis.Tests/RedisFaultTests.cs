@@ -210,6 +210,36 @@ public sealed class RedisFaultTests(RedisServer redis) : IClassFixture<RedisServ
         Assert.True(store.IsAvailable);
     }
 
+    [Fact]
+    public async Task APasswordInTheConfigurationString_ReachesRedis_AndAWrongOneIsAnOutageTheFailurePolicyAnswers()
+    {
+        var secured = new RedisServer("s3cret-pass");
+        await secured.InitializeAsync();
+        try
+        {
+            await using ConnectionMultiplexer right = await ConnectionMultiplexer.ConnectAsync(secured.Configuration + ",asyncTimeout=30000");
+            var store = new RedisStore(right, new RedisStoreOptions { KeyPrefix = $"acl{Guid.NewGuid():N}", Timeout = TimeSpan.FromSeconds(30) });
+            using var limiter = new RedisFixedWindowLimiter(store, "acl", ThreeAnHour);
+            using RateLimitLease admitted = await limiter.AcquireAsync();
+            bool kept = await right.GetDatabase().KeyExistsAsync(limiter.Key);
+
+            await using ConnectionMultiplexer wrong = await ConnectionMultiplexer.ConnectAsync(
+                secured.Configuration.Replace("s3cret-pass", "wrong", StringComparison.Ordinal));
+            var refusedStore = new RedisStore(wrong, QuickOptions(RedisFailurePolicy.FailClosed));
+            using var refusing = new RedisFixedWindowLimiter(refusedStore, "acl", ThreeAnHour);
+            using RateLimitLease refused = await refusing.AcquireAsync();
+
+            Assert.True(admitted.IsAcquired);
+            Assert.True(kept, "the window's count should be kept in the password-protected Redis");
+            Assert.False(refused.IsAcquired);
+            Assert.True(refused.TryGetMetadata(LimiterMetadata.Unavailable, out string? why) && why!.Contains("Redis", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await secured.DisposeAsync();
+        }
+    }
+
     // A cold process's first script call (JIT, connection, EVAL of the script) can outlast a short timeout, which would start an outage
     // early. What the warm-up warms is shared (this process's JIT, Redis's script cache), so it runs on a patient connection of its own
     // and the test's quick one then starts warm.

@@ -11,11 +11,20 @@ namespace Backpressure.Testing;
 /// </summary>
 public sealed class RedisServer : IAsyncLifetime
 {
+    private readonly string? _password;
     private Process? _process;
+
+    public RedisServer()
+    {
+    }
+
+    /// <summary>A server that requires <paramref name="password"/> (<c>requirepass</c>: the default user's password).</summary>
+    internal RedisServer(string password) => _password = password;
 
     public int Port { get; private set; }
 
-    public string Configuration => $"127.0.0.1:{Port},abortConnect=false,connectTimeout=1000,syncTimeout=1000,asyncTimeout=1000";
+    public string Configuration =>
+        $"127.0.0.1:{Port},abortConnect=false,connectTimeout=1000,syncTimeout=1000,asyncTimeout=1000{(_password is null ? "" : ",password=" + _password)}";
 
     public async Task InitializeAsync()
     {
@@ -42,7 +51,8 @@ public sealed class RedisServer : IAsyncLifetime
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (string arg in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no" })
+        string[] password = _password is null ? [] : ["--requirepass", _password];
+        foreach (string arg in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no" }.Concat(password))
         {
             start.ArgumentList.Add(arg);
         }
@@ -82,7 +92,7 @@ public sealed class RedisServer : IAsyncLifetime
     /// <exception cref="RedisConnectionException">Nothing answers on the port yet.</exception>
     private async Task<int> ProcessIdOnPortAsync()
     {
-        var options = new ConfigurationOptions { EndPoints = { { IPAddress.Loopback, Port } }, AbortOnConnectFail = true, ConnectTimeout = 1000, AllowAdmin = true };
+        var options = new ConfigurationOptions { EndPoints = { { IPAddress.Loopback, Port } }, AbortOnConnectFail = true, ConnectTimeout = 1000, AllowAdmin = true, Password = _password };
         await using ConnectionMultiplexer probe = await ConnectionMultiplexer.ConnectAsync(options);
         IGrouping<string, KeyValuePair<string, string>>[] info = await probe.GetServer(probe.GetEndPoints()[0]).InfoAsync("server");
         string processId = info.SelectMany(section => section).FirstOrDefault(pair => pair.Key == "process_id").Value
