@@ -37,10 +37,14 @@ public sealed class PrometheusScrapeTests
             string? admitted = await PollAsync(client, "/api/v1/query?query=" + Uri.EscapeDataString("backpressure_requests_total{backpressure_policy=\"fixed-window\",backpressure_outcome=\"admitted\"}"), QueryValue);
             string? refused = await PollAsync(client, "/api/v1/query?query=" + Uri.EscapeDataString("backpressure_requests_total{backpressure_policy=\"fixed-window\",backpressure_outcome=\"refused\"}"), QueryValue);
             string? rules = await PollAsync(client, "/api/v1/rules", body => RuleCount(body) > 0 ? RuleCount(body).ToString(System.Globalization.CultureInfo.InvariantCulture) : null);
+            // The series the MemoryBudgetHigh rule divides, under the names the exporter gives them.
+            string? budget = await PollAsync(client, "/api/v1/query?query=" + Uri.EscapeDataString(
+                "backpressure_memory_budget_used_bytes{backpressure_budget=\"per-client\"} / backpressure_memory_budget_limit_bytes{backpressure_budget=\"per-client\"}"), QueryValue);
 
             Assert.Equal("5", admitted);
             Assert.Equal("3", refused);
-            Assert.Equal("3", rules);
+            Assert.Equal("4", rules);
+            Assert.Equal("0", budget);
         }
         finally
         {

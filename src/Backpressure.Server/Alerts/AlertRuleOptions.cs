@@ -41,13 +41,15 @@ public sealed class AlertRuleOptions
         {
             "queue.depth" or "queue.depth.max" => subject is "websocket.feed" or "websocket.ingest",
             "gauge.utilisation" => gauges.Contains(subject),
+            "memory_budget.utilisation" => subject == MemoryBudgetOptions.BudgetName,
             _ => false,
         };
         if (!known || !Backpressure.AspNetCore.AlertSignals.Kinds.Contains(kind))
         {
             throw new ArgumentException(
                 $"{path}:{nameof(Signal)} '{Signal}' is not one of queue.depth.max:websocket.feed, queue.depth.max:websocket.ingest, "
-                + $"queue.depth:websocket.feed, queue.depth:websocket.ingest, gauge.utilisation:{{{string.Join('|', gauges)}}}.");
+                + $"queue.depth:websocket.feed, queue.depth:websocket.ingest, gauge.utilisation:{{{string.Join('|', gauges)}}}, "
+                + $"memory_budget.utilisation:{MemoryBudgetOptions.BudgetName}.");
         }
 
         if (!double.IsFinite(Threshold))

@@ -37,7 +37,10 @@ public sealed class WebSocketSessions(BackpressureMetrics metrics)
 
         session.Observed.Dispose();
         EndpointTotals totals = Totals(session.Endpoint, session.Policy);
-        MessageQueueStatistics final = session.Statistics();
+        // What was still queued when the connection closed will never be delivered: it counts as dropped, so that
+        // enqueued = delivered + dropped + queued holds for the totals of closed sessions too.
+        MessageQueueStatistics last = session.Statistics();
+        MessageQueueStatistics final = last with { Dropped = last.Dropped + last.Count, Count = 0, Bytes = 0 };
         lock (totals)
         {
             totals.Closed = Add(totals.Closed, final);

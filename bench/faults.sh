@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Issue 20's fault figures, written into docs/benchmarks.md:
+#  memory-budget: 500 /ws/feed clients that never read (queue=1000, size=16384: 1 MiB each by the per-connection
+#     limit) and 10 fast ones on the same server, for SECONDS s, once with the default budget (a quarter of the memory
+#     available to the GC) and once with a 64 MiB budget: the server's peak resident set, the budget's peak use, and
+#     what the fast clients lost.
+#  redis-hang: /limited/token-bucket under bp load --rate 200 with Backpressure:Store=redis for 30 s; redis-server is
+#     stopped (SIGSTOP) from 10 s to 20 s. Reports p50/p99/max of every response, how many the failure policy
+#     answered (backpressure.redis.unavailable), and how long after SIGCONT the store used Redis again.
+# Server on core 0, clients and redis-server on core 1.
+# Usage: bench/faults.sh [SECONDS=20]; PARTS="memory-budget redis-hang" (the default) chooses the parts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/common.sh
+seconds=${1:-20}
+parts=${PARTS:-memory-budget redis-hang}
+command="bench/faults.sh $seconds"
+scripts/bootstrap.sh jq curl redis-server
+dotnet build src/Backpressure.Cli -c Release --nologo -v quiet >/dev/null
+bin=src/Backpressure.Cli/bin/Release/net10.0
+bp=(taskset -c 1 dotnet "$bin/bp.dll")
+work=$(mktemp -d)
+server=""
+redis=""
+trap '[ -n "$server" ] && kill "$server" 2>/dev/null; [ -n "$redis" ] && kill -CONT "$redis" 2>/dev/null && kill "$redis" 2>/dev/null; rm -rf "$work"' EXIT
+
+# Starts a server on core 0 with the given settings; sets $server, $url and $port.
+start_server() {
+  port=$((20000 + RANDOM % 20000))
+  url="http://127.0.0.1:$port"
+  taskset -c 0 dotnet "$bin/Backpressure.Server.dll" --urls "$url" --Backpressure:Grpc:Url=http://127.0.0.1:0 \
+    --Logging:LogLevel:Default=Warning "$@" >"$work/server.log" 2>&1 &
+  server=$!
+  for _ in $(seq 1 100); do curl -sf "$url/overhead/bare" >/dev/null && return; sleep 0.2; done
+  echo "the server did not start" >&2
+  cat "$work/server.log" >&2
+  exit 1
+}
+
+stop_server() {
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  server=""
+}
+
+budget_row() {
+  local label=$1
+  shift
+  start_server --Backpressure:WebSockets:SlowClientGracePeriod=00:05:00 "$@"
+  local before
+  before=$(awk '/^VmRSS:/ {print int($2 / 1024)}' "/proc/$server/status")
+  # 500 that read once and then never again (a pause of an hour), 10 that keep up.
+  "${bp[@]}" ws "ws://127.0.0.1:$port/ws/feed?policy=drop-oldest&queue=1000&size=16384&rate=100" -c 510 --slow 500 --read-delay 1h \
+    -z "${seconds}s" -o json > "$work/ws.json" || true
+  local peak stats
+  peak=$(awk '/^VmHWM:/ {print int($2 / 1024)}' "/proc/$server/status")
+  stats=$(curl -sf "$url/stats")
+  local limit used pressure fast_received fast_gaps fast_count slow_dropped
+  limit=$(jq '.memory_budget.limit_bytes / 1048576 | floor' <<< "$stats")
+  used=$(jq '.memory_budget.peak_used_bytes / 1048576 * 10 | floor / 10' <<< "$stats")
+  pressure=$(jq '.memory_budget.pressure_events' <<< "$stats")
+  slow_dropped=$(jq '.web_sockets.endpoints.feed.dropped' <<< "$stats")
+  fast_count=$(jq '[.[] | select(.class == "fast")] | length' "$work/ws.json")
+  fast_received=$(jq '[.[] | select(.class == "fast") | .received] | add' "$work/ws.json")
+  fast_gaps=$(jq '[.[] | select(.class == "fast") | .gaps] | add' "$work/ws.json")
+  printf '| %s | %s MiB | %s MiB | %s | %s → %s MiB | %s | %s fast clients: %s messages, %s gaps |\n' \
+    "$label" "$limit" "$used" "$pressure" "$before" "$peak" "$slow_dropped" "$fast_count" "$fast_received" "$fast_gaps" >> "$work/budget.md"
+  echo "memory-budget: $label done" >&2
+  stop_server
+}
+
+memory_budget() {
+  {
+    echo "$(measured_on) with \`$command\`:"
+    echo "Release build, server on core 0, \`bp ws\` on core 1: 510 \`/ws/feed?policy=drop-oldest&queue=1000&size=16384&rate=100\` subscribers for $seconds s, 500 of which read one message and then never again, and a slow-client grace period of 5 minutes (so that the budget, not the slow-client rule, is what holds them)."
+    echo
+    echo "| budget | limit | peak held | messages that found it full | server resident set (start → peak) | messages dropped | fast clients |"
+    echo "|---|---:|---:|---:|---|---:|---|"
+  } > "$work/budget.md"
+  budget_row "default (a quarter of the GC's memory)"
+  budget_row "configured: 64 MiB" --Backpressure:MemoryBudget:QueueBytes=$((64 * 1048576))
+  bench/write-section.sh memory-budget "$work/budget.md"
+  cat "$work/budget.md"
+}
+
+metric() { curl -sf "$url/metrics" | awk -v m="$1" '$1 ~ "^"m"(\\{|$)" {sum += $2} END {print sum + 0}'; }
+
+redis_hang() {
+  local redis_port=$((40000 + RANDOM % 10000)) timeout_ms=250
+  taskset -c 1 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >"$work/redis.log" 2>&1 &
+  redis=$!
+  for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  start_server --Backpressure:Store=redis --Backpressure:Redis:Configuration="127.0.0.1:$redis_port,abortConnect=false" \
+    --Backpressure:Redis:Timeout=00:00:00.$timeout_ms --Backpressure:RateLimits:token-bucket:TokenLimit=1000000 \
+    --Backpressure:RateLimits:token-bucket:TokensPerPeriod=1000000
+  "${bp[@]}" load "$url/limited/token-bucket" --rate 100 -c 16 -z 5s >/dev/null
+  "${bp[@]}" load "$url/limited/token-bucket" --rate 200 -c 64 -z 30s -t 10s -o json > "$work/hang.json" &
+  local load=$!
+  sleep 10
+  local unavailable_before
+  unavailable_before=$(metric backpressure_redis_unavailable_total)
+  kill -STOP "$redis"
+  sleep 10
+  local stopped_answers
+  stopped_answers=$(( $(metric backpressure_redis_unavailable_total) - unavailable_before ))
+  kill -CONT "$redis"
+  local continued recovered="" last now
+  continued=$(date +%s.%N)
+  last=$(metric backpressure_redis_unavailable_total)
+  # Recovered when the failure policy has answered nothing for 500 ms while the load goes on.
+  for _ in $(seq 1 100); do
+    sleep 0.5
+    now=$(metric backpressure_redis_unavailable_total)
+    if [ "$now" = "$last" ]; then
+      recovered=$(awk -v a="$continued" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a - 0.5}')
+      break
+    fi
+    last=$now
+  done
+  wait "$load" || true
+  {
+    echo "$(measured_on) with \`PARTS=redis-hang $command\`:"
+    echo "Release build, server on core 0, \`bp load --rate 200 -c 64\` and redis-server on core 1, \`Backpressure:Redis:Timeout\` ${timeout_ms} ms, failure policy fail-open (the default), a bucket that never runs dry; redis-server stopped (SIGSTOP) 10 s into a 30 s run, continued (SIGCONT) 10 s later."
+    echo
+    echo "| responses | p50 | p99 | slowest | errors | answered by the failure policy while stopped | Redis used again after SIGCONT |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|"
+    jq -r --arg answers "$stopped_answers" --arg recovered "${recovered:-never (50 s)}" \
+      '"| \(.succeeded + .refused + .errors) | \(.latency.percentiles.p50 * 1000 | floor) ms | \(.latency.percentiles.p99 * 1000 | floor) ms | \(.latency.slowest_seconds * 1000 | floor) ms | \(.errors + .timeouts) | \($answers) | \($recovered) s |"' "$work/hang.json"
+  } > "$work/hang.md"
+  stop_server
+  kill "$redis" 2>/dev/null || true
+  redis=""
+  bench/write-section.sh redis-hang "$work/hang.md"
+  cat "$work/hang.md"
+}
+
+for part in $parts; do
+  case $part in
+    memory-budget) memory_budget ;;
+    redis-hang) redis_hang ;;
+    *) echo "unknown part $part" >&2; exit 1 ;;
+  esac
+done
