@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Issue 20's fault figures, written into docs/benchmarks.md:
 #  memory-budget: 500 /ws/feed clients that never read (queue=1000, size=16384: 1 MiB each by the per-connection
-#     limit) and 10 fast ones on the same server, for SECONDS s, once with the default budget (a quarter of the memory
-#     available to the GC) and once with a 64 MiB budget: the server's peak resident set, the budget's peak use, and
-#     what the fast clients lost.
+#     limit) and 10 fast ones on the same server, for SECONDS s, at the feed's default rate (100/s) with the default
+#     budget (a quarter of the memory available to the GC) and a 64 MiB one, and at 10/s with the default and a
+#     16 MiB one: the server's peak resident set, the budget's peak use, and what the fast clients lost.
 #  redis-hang: /limited/token-bucket under bp load --rate 200 with Backpressure:Store=redis for 30 s; redis-server is
 #     stopped (SIGSTOP) from 10 s to 20 s. Reports p50/p99/max of every response, how many the failure policy
 #     answered (backpressure.redis.unavailable), and how long after SIGCONT the store used Redis again.
@@ -44,13 +44,13 @@ stop_server() {
 }
 
 budget_row() {
-  local label=$1
-  shift
+  local label=$1 rate=$2
+  shift 2
   start_server --Backpressure:WebSockets:SlowClientGracePeriod=00:05:00 "$@"
   local before
   before=$(awk '/^VmRSS:/ {print int($2 / 1024)}' "/proc/$server/status")
   # 500 that read once and then never again (a pause of an hour), 10 that keep up.
-  "${bp[@]}" ws "ws://127.0.0.1:$port/ws/feed?policy=drop-oldest&queue=1000&size=16384&rate=100" -c 510 --slow 500 --read-delay 1h \
+  "${bp[@]}" ws "ws://127.0.0.1:$port/ws/feed?policy=drop-oldest&queue=1000&size=16384&rate=$rate" -c 510 --slow 500 --read-delay 1h \
     -z "${seconds}s" -o json > "$work/ws.json" || true
   local peak stats
   peak=$(awk '/^VmHWM:/ {print int($2 / 1024)}' "/proc/$server/status")
@@ -63,8 +63,8 @@ budget_row() {
   fast_count=$(jq '[.[] | select(.class == "fast")] | length' "$work/ws.json")
   fast_received=$(jq '[.[] | select(.class == "fast") | .received] | add' "$work/ws.json")
   fast_gaps=$(jq '[.[] | select(.class == "fast") | .gaps] | add' "$work/ws.json")
-  printf '| %s | %s MiB | %s MiB | %s | %s → %s MiB | %s | %s fast clients: %s messages, %s gaps |\n' \
-    "$label" "$limit" "$used" "$pressure" "$before" "$peak" "$slow_dropped" "$fast_count" "$fast_received" "$fast_gaps" >> "$work/budget.md"
+  printf '| %s | %s | %s MiB | %s MiB | %s | %s → %s MiB | %s | %s fast clients: %s messages, %s gaps |\n' \
+    "$rate" "$label" "$limit" "$used" "$pressure" "$before" "$peak" "$slow_dropped" "$fast_count" "$fast_received" "$fast_gaps" >> "$work/budget.md"
   echo "memory-budget: $label done" >&2
   stop_server
 }
@@ -72,13 +72,15 @@ budget_row() {
 memory_budget() {
   {
     echo "$(measured_on) with \`$command\`:"
-    echo "Release build, server on core 0, \`bp ws\` on core 1: 510 \`/ws/feed?policy=drop-oldest&queue=1000&size=16384&rate=100\` subscribers for $seconds s, 500 of which read one message and then never again, and a slow-client grace period of 5 minutes (so that the budget, not the slow-client rule, is what holds them)."
+    echo "Release build, server on core 0, \`bp ws\` on core 1: 510 \`/ws/feed?policy=drop-oldest&queue=1000&size=16384&rate=RATE\` subscribers for $seconds s, 500 of which read one message and then never again, and a slow-client grace period of 5 minutes (so that the budget, not the slow-client rule, is what holds them). At the feed's default rate of 100 messages/s the server must make 51,000 messages of 16 KiB a second (816 MB/s) on its one core, for clients most of whom never read them; the rows at 10 messages/s (where the never-reading clients hold about 50 MiB in 20 s) show the budget without that saturation."
     echo
-    echo "| budget | limit | peak held | messages that found it full | server resident set (start → peak) | messages dropped | fast clients |"
-    echo "|---|---:|---:|---:|---|---:|---|"
+    echo "| rate | budget | limit | peak held | messages that found it full | server resident set (start → peak) | messages dropped | fast clients |"
+    echo "|---:|---|---:|---:|---:|---|---:|---|"
   } > "$work/budget.md"
-  budget_row "default (a quarter of the GC's memory)"
-  budget_row "configured: 64 MiB" --Backpressure:MemoryBudget:QueueBytes=$((64 * 1048576))
+  budget_row "default (a quarter of the GC's memory)" 100
+  budget_row "configured: 64 MiB" 100 --Backpressure:MemoryBudget:QueueBytes=$((64 * 1048576))
+  budget_row "default (a quarter of the GC's memory)" 10
+  budget_row "configured: 16 MiB" 10 --Backpressure:MemoryBudget:QueueBytes=$((16 * 1048576))
   bench/write-section.sh memory-budget "$work/budget.md"
   cat "$work/budget.md"
 }
