@@ -52,6 +52,22 @@ public sealed class MemoryBudgetTests
     }
 
     [Fact]
+    public async Task ForAStalledSubscriber_TheFeedMakesATenthOfItsMessages_UntilItCatchesUp()
+    {
+        await using var server = await RunningServer.StartAsync("--Backpressure:WebSockets:SlowClientGracePeriod=00:01:00");
+        using ClientWebSocket stalled = await TestClients.ConnectNeverReadingAsync(server.WebSocketUrl("/ws/feed?queue=10&size=16384&rate=1000"));
+        var sessions = server.App.Services.GetRequiredService<WebSocketSessions>();
+
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        WebSocketEndpointStatistics feed = sessions.GetStatistics().Endpoints["feed"];
+        stalled.Abort();
+
+        // At 1000 a second, 4 s would make 4000 messages; once the socket's buffers and the queue are full, only 100 a second are made.
+        Assert.True(feed.Enqueued < 2000, $"the feed made {feed.Enqueued} messages for a subscriber that read none");
+        Assert.True(feed.Enqueued > 100, $"the feed made only {feed.Enqueued} messages: it should keep the newest fresh");
+    }
+
+    [Fact]
     public async Task AStalledWebSocketClient_ShowsInStatsWhileItsSendIsBlocked()
     {
         await using var server = await RunningServer.StartAsync("--Backpressure:WebSockets:SlowClientGracePeriod=00:01:00");

@@ -76,6 +76,12 @@ public sealed class WebSocketOutbox : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether the queue is between its pause and resume watermarks: the client is not keeping up. A producer of live
+    /// data may make fewer messages meanwhile, since most of them would only be dropped.
+    /// </summary>
+    public bool IsPaused => _queue.IsPaused;
+
     /// <summary>How long the send in progress has been waiting for the client to read; zero when no send is waiting.</summary>
     public TimeSpan CurrentSendWait => Volatile.Read(ref _sendBlockedSince) is var since and not 0 ? _time.GetElapsedTime(since) : TimeSpan.Zero;
 

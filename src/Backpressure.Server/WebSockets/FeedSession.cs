@@ -17,6 +17,9 @@ internal sealed class FeedSession(WebSocket socket, WebSocketSessionRequest requ
 {
     public const string Endpoint = "feed";
 
+    // While a subscriber's queue is paused, one message in this many is made.
+    private const int StalledFraction = 10;
+
     public async Task RunAsync(WebSocketSessions sessions, CancellationToken aborted)
     {
         using var outbox = new WebSocketOutbox(socket, limits.OutboxOptions(request.QueueLength, request.Policy, budget), time);
@@ -63,6 +66,15 @@ internal sealed class FeedSession(WebSocket socket, WebSocketSessionRequest requ
             for (long due = pacer.TakeDue(); due > 0; due--)
             {
                 seq++;
+                // A subscriber whose queue is paused is not keeping up: under a drop policy nearly all it would be sent
+                // is dropped unread, so only every tenth message is made until it catches up (its numbering skips the
+                // rest, as drops would). Five hundred stalled subscribers otherwise cost the server a core making
+                // messages nobody reads, at the expense of those who do; the tenth keeps the newest ones fresh.
+                if (request.Policy != OverflowPolicy.Block && seq % StalledFraction != 0 && outbox.IsPaused)
+                {
+                    continue;
+                }
+
                 if (await outbox.SendAsync(Message(seq, time.GetUtcNow().ToUnixTimeMilliseconds(), tail), closing) == EnqueueOutcome.Closed)
                 {
                     return;
