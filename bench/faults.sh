@@ -72,7 +72,7 @@ budget_row() {
 memory_budget() {
   {
     echo "$(measured_on) with \`$command\`:"
-    echo "Release build, server on core 0, \`bp ws\` on core 1: 510 \`/ws/feed?policy=drop-oldest&queue=1000&size=16384&rate=RATE\` subscribers for $seconds s, 500 of which read one message and then never again, and a slow-client grace period of 5 minutes (so that the budget, not the slow-client rule, is what holds them). At the feed's default rate of 100 messages/s the server must make 51,000 messages of 16 KiB a second (816 MB/s) on its one core, for clients most of whom never read them; the rows at 10 messages/s (where the never-reading clients hold about 50 MiB in 20 s) show the budget without that saturation."
+    echo "Release build, server on core 0, \`bp ws\` on core 1: 510 \`/ws/feed?policy=drop-oldest&queue=1000&size=16384&rate=RATE\` subscribers for $seconds s, 500 of which read one message and then never again, and a slow-client grace period of 5 minutes (so that the budget, not the slow-client rule, is what holds them). At the feed's default rate of 100 messages/s the server must make 51,000 messages of 16 KiB a second (816 MB/s) on its one core until the stalled clients' socket buffers and queues fill (then a tenth of that: a paused subscriber gets one message in ten), and the fast clients lose messages to that saturation, with or without a budget; the rows at 10 messages/s (where the never-reading clients hold about 50 MiB in 20 s) show the budget without it."
     echo
     echo "| rate | budget | limit | peak held | messages that found it full | server resident set (start → peak) | messages dropped | fast clients |"
     echo "|---:|---|---:|---:|---:|---|---:|---|"
