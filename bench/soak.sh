@@ -58,6 +58,7 @@ sample() {
     '[$t, (.memory.working_set / 1048576), (.memory.gc_heap_size / 1048576), $threads, .gauges.backpressure.in_flight, .gauges.adaptive.in_flight] | @tsv' \
     <<< "$stats" >> "$work/samples.tsv"
 }
+: > "$work/unanswered"
 start=$(date +%s)
 while [ $(($(date +%s) - start)) -lt "$seconds" ] && kill -0 "$server" 2>/dev/null; do
   sample $(($(date +%s) - start))
@@ -96,7 +97,7 @@ slope=$(awk -F'\t' -v s="$seconds" '$1 >= 60 && $1 <= s { x = $1 / 60; y = $2; n
     printf "%.2f %.2f %d %.1f %.1f", b, 1.96 * se, n, a + b * 1, a + b * s / 60
   }' "$work/samples.tsv")
 read -r slope_mib ci_mib samples rss_fit_start rss_fit_end <<< "$slope"
-unanswered=$(wc -l < "$work/unanswered" 2>/dev/null || echo 0)
+unanswered=$(wc -l < "$work/unanswered")
 answered_samples=$(wc -l < "$work/samples.tsv")
 peak_rss=$(cut -f2 "$work/samples.tsv" | sort -g | tail -1 | xargs printf '%.0f')
 peak_heap=$(cut -f3 "$work/samples.tsv" | sort -g | tail -1 | xargs printf '%.0f')

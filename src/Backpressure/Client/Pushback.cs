@@ -27,16 +27,6 @@ public sealed class Pushback
     public void Extend(TimeSpan wait)
     {
         long until = _time.GetTimestamp() + (long)(wait.TotalSeconds * _time.TimestampFrequency);
-        long seen = Volatile.Read(ref _until);
-        while (until > seen)
-        {
-            long previous = Interlocked.CompareExchange(ref _until, until, seen);
-            if (previous == seen)
-            {
-                return;
-            }
-
-            seen = previous;
-        }
+        AtomicMaximum.Raise(ref _until, until);
     }
 }

@@ -179,9 +179,13 @@ public sealed class QueueMemoryBudget
         return ownLimit > 0 ? Math.Min(ownLimit, Share) : Share;
     }
 
-    /// <summary>The byte limit a queue's watermarks are measured against now.</summary>
+    /// <summary>
+    /// The byte limit a queue's watermarks are measured against now: its share from 90 % of the budget up. The band
+    /// keeps a queue held at its share from signalling resume each time a trim brings the sum just under the limit,
+    /// and pause again at the next message.
+    /// </summary>
     internal long CurrentLimit(long ownLimit) =>
-        Volatile.Read(ref _used) < Limit ? ownLimit : ownLimit > 0 ? Math.Min(ownLimit, Share) : Share;
+        Volatile.Read(ref _used) < Limit - (Limit / 10) ? ownLimit : ownLimit > 0 ? Math.Min(ownLimit, Share) : Share;
 
     internal void Add(long bytes)
     {
@@ -192,18 +196,5 @@ public sealed class QueueMemoryBudget
         }
     }
 
-    private void RaisePeak(long used)
-    {
-        long peak = Volatile.Read(ref _peakUsed);
-        while (used > peak)
-        {
-            long seen = Interlocked.CompareExchange(ref _peakUsed, used, peak);
-            if (seen == peak)
-            {
-                return;
-            }
-
-            peak = seen;
-        }
-    }
+    private void RaisePeak(long used) => AtomicMaximum.Raise(ref _peakUsed, used);
 }
