@@ -81,18 +81,19 @@ public sealed class QueueMemoryBudgetTests
             m => m.Length,
             signals.Add);
         using var other = Queue(budget);
-        for (int i = 0; i < 9; i++)
+        for (int i = 0; i < 8; i++)
         {
             Assert.Equal(EnqueueOutcome.Enqueued, blocking.TryEnqueue(new byte[100]));
         }
 
-        // Own limit 10 000: 900 bytes is 9 % full, no pause yet.
+        // Own limit 10 000: 800 bytes is 8 % full, and the budget is under 90 % used: no pause yet.
         Assert.Empty(signals);
         other.TryEnqueue(new byte[200]);
 
+        // Its share is 500: the message would pass the budget and the queue is over its share.
         Assert.Equal(EnqueueOutcome.Full, blocking.TryEnqueue(new byte[100]));
         Assert.Equal(0, blocking.GetStatistics().Dropped);
-        // Measured against its share (500), 900 bytes is over the high watermark.
+        // With the budget 90 % used (700 + 200 of 1000), 700 bytes measured against the share is over the high watermark.
         blocking.TryDequeue(out _);
         Assert.Equal([FlowSignal.Pause], signals);
     }
