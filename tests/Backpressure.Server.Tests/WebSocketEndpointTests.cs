@@ -73,9 +73,13 @@ public sealed class WebSocketEndpointTests
         long early = ManagedHeapAfterCollection();
         await Task.Delay(TimeSpan.FromSeconds(8));
         long late = ManagedHeapAfterCollection();
-        int deepest = Sessions(server).GetStatistics().Deepest.Max(d => d.Depth);
+        IReadOnlyList<WebSocketConnectionSnapshot> live = Sessions(server).GetStatistics().Deepest;
         FeedReading slowReading = await slow;
         FeedReading[] fastReadings = await Task.WhenAll(fast);
+
+        // Four sessions reading for 12 s are all live 11 s in; if not, say how each ended.
+        Assert.True(live.Count == 4, $"{live.Count} sessions live 11 s in; the readers ended: {string.Join(", ", fastReadings.Prepend(slowReading))}");
+        int deepest = live.Max(d => d.Depth);
 
         Assert.True(slowReading.Gaps > 0, "the slow reader should have lost messages to drop-oldest");
         Assert.Null(slowReading.ServerClose);
