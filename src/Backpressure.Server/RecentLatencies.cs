@@ -50,7 +50,7 @@ internal sealed class RecentLatencies : IDisposable
         string policy = "";
         foreach (var tag in tags)
         {
-            if (tag.Key == "policy")
+            if (tag.Key == BackpressureMeter.PolicyTag)
             {
                 policy = tag.Value as string ?? "";
             }

@@ -8,6 +8,25 @@ namespace Backpressure.Server.Tests;
 public sealed partial class ServerMetricsTests
 {
     [Fact]
+    public async Task StatsLatency_IsReportedPerPolicy_UnderThePoliciesNames()
+    {
+        await using var server = await RunningServer.StartAsync("--SeedRequest:HoldTime=00:00:00.050");
+        for (int i = 0; i < 3; i++)
+        {
+            using HttpResponseMessage response = await server.Client.GetAsync("/request");
+            Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        }
+
+        using var stats = System.Text.Json.JsonDocument.Parse(await server.Client.GetStringAsync("/stats"));
+        System.Text.Json.JsonElement latency = stats.RootElement.GetProperty("latency");
+
+        // Keyed by the backpressure.policy tag; a tag read under another name once put every policy under "".
+        Assert.False(latency.TryGetProperty("", out _), "latency was reported under an empty policy name");
+        Assert.Equal(3, latency.GetProperty(ServerApplication.Gauges.Request).GetProperty("samples").GetInt32());
+        Assert.True(latency.GetProperty(ServerApplication.Gauges.Request).GetProperty("p50_milliseconds").GetDouble() >= 40);
+    }
+
+    [Fact]
     public async Task AFullQueue_ShowsInTheDepthMetrics_PerKindAndPolicy_AndInTheDepthHistogram()
     {
         await using var server = await RunningServer.StartAsync("--Backpressure:WebSockets:SlowClientGracePeriod=00:01:00");

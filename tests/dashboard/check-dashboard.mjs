@@ -25,6 +25,8 @@ try {
   // Charts update: several polls drawn, and the busiest gauge's in-flight line above zero at some point.
   await page.waitForFunction(() => window.dashboard && window.dashboard.points >= 6, null, { timeout });
   await page.waitForFunction(() => Object.values(window.dashboard.latest.gauges).some(g => g.in_flight > 0), null, { timeout });
+  // The latency chart reads /stats latency per policy: the loaded gauge's admitted calls are there under its name.
+  await page.waitForFunction(() => Object.entries(window.dashboard.latest.latency).some(([name, l]) => name !== "" && l.samples > 0), null, { timeout });
   const canvases = await page.locator("canvas").count();
   if (canvases < 8) throw new Error(`expected 8 charts, found ${canvases} canvases`);
 
