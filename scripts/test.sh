@@ -2,10 +2,11 @@
 # Runs the whole test suite: installs what the tests need, builds, and runs every test project.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# redis-server: the Redis limiters are tested against a real one, started by the tests on a free port.
+# redis-server: the Redis limiters are tested against a real one, started by the tests on a free port; redis-tools'
+# redis-cli joins six of them into a Redis Cluster.
 # prometheus: its promtool checks the /metrics scrape.
 # chromium and tests/dashboard's playwright-core: the dashboard is tested in a real headless browser.
-scripts/bootstrap.sh redis-server prometheus chromium
+scripts/bootstrap.sh redis-server redis-tools prometheus chromium
 (cd tests/dashboard && npm ci --silent --no-audit --no-fund)
 dotnet build Backpressure.slnx -c Release --nologo -v quiet --no-restore
 # One test project at a time: the server and load tests measure delivery under load, and two of them sharing 2 cores

@@ -122,7 +122,7 @@ public sealed class RedisFaultTests(RedisServer redis) : IClassFixture<RedisServ
         using var limiter = new RedisFixedWindowLimiter(store, "hung", ThreeAnHour);
         Assert.Equal(3, await CountAdmittedAsync(limiter, 3));
 
-        await redis.PauseAsync();
+        redis.Pause();
         var slowest = TimeSpan.Zero;
         int during;
         try
@@ -138,7 +138,7 @@ public sealed class RedisFaultTests(RedisServer redis) : IClassFixture<RedisServ
         }
         finally
         {
-            await redis.ResumeAsync();
+            redis.Resume();
         }
 
         var recovery = Stopwatch.StartNew();

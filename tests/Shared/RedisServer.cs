@@ -103,20 +103,12 @@ public sealed class RedisServer : IAsyncLifetime
     private sealed class PortTakenException(string message) : Exception(message);
 
     /// <summary>Stops the process (SIGSTOP), as a hung Redis or a paused VM: connections stay open and nothing answers.</summary>
-    public Task PauseAsync() => SignalAsync("-STOP");
+    public void Pause() => ProcessSignals.Send(Pid, ProcessSignals.Stop);
 
     /// <summary>Lets a paused process run again (SIGCONT).</summary>
-    public Task ResumeAsync() => SignalAsync("-CONT");
+    public void Resume() => ProcessSignals.Send(Pid, ProcessSignals.Continue);
 
-    private async Task SignalAsync(string signal)
-    {
-        int pid = _process?.Id ?? throw new InvalidOperationException("redis-server is not running");
-        var (exit, _, error) = await ExternalCommand.RunAsync("kill", [signal, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        if (exit != 0)
-        {
-            throw new InvalidOperationException($"kill {signal} {pid} failed: {error}");
-        }
-    }
+    private int Pid => _process?.Id ?? throw new InvalidOperationException("redis-server is not running");
 
     /// <summary>Kills the server, as a crash would: no shutdown, nothing saved.</summary>
     public async Task KillAsync()

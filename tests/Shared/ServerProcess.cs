@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Backpressure.Testing;
@@ -8,10 +7,8 @@ namespace Backpressure.Testing;
 /// The server's own assembly run as a separate process: a second or third instance behind a load balancer,
 /// or a server a test stops with a real signal. Its output is kept for the test to read.
 /// </summary>
-internal sealed partial class ServerProcess : IDisposable
+internal sealed class ServerProcess : IDisposable
 {
-    private const int SigTerm = 15;
-
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
@@ -99,13 +96,7 @@ internal sealed partial class ServerProcess : IDisposable
     }
 
     /// <summary>Sends SIGTERM, as a container runtime or systemd does to stop a service.</summary>
-    public void Terminate()
-    {
-        if (Kill(_process.Id, SigTerm) != 0)
-        {
-            throw new InvalidOperationException($"kill({_process.Id}, SIGTERM) failed: errno {Marshal.GetLastPInvokeError()}");
-        }
-    }
+    public void Terminate() => ProcessSignals.Send(_process.Id, ProcessSignals.Terminate);
 
     /// <summary>Waits for the process to exit, at most <paramref name="patience"/>, and returns its exit code.</summary>
     /// <exception cref="TimeoutException">It was still running.</exception>
@@ -145,7 +136,4 @@ internal sealed partial class ServerProcess : IDisposable
             }
         }
     }
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
 }

@@ -155,8 +155,7 @@ public sealed class QueueMemoryBudget
         }
 
         Interlocked.Increment(ref _pressureEvents);
-        long share = Share;
-        limit = ownLimit > 0 ? Math.Min(ownLimit, share) : share;
+        limit = HeldTo(ownLimit);
         if (held + size <= limit)
         {
             RaisePeak(used);
@@ -176,7 +175,7 @@ public sealed class QueueMemoryBudget
         }
 
         Interlocked.Increment(ref _pressureEvents);
-        return ownLimit > 0 ? Math.Min(ownLimit, Share) : Share;
+        return HeldTo(ownLimit);
     }
 
     /// <summary>
@@ -185,7 +184,10 @@ public sealed class QueueMemoryBudget
     /// and pause again at the next message.
     /// </summary>
     internal long CurrentLimit(long ownLimit) =>
-        Volatile.Read(ref _used) < Limit - (Limit / 10) ? ownLimit : ownLimit > 0 ? Math.Min(ownLimit, Share) : Share;
+        Volatile.Read(ref _used) < Limit - (Limit / 10) ? ownLimit : HeldTo(ownLimit);
+
+    // Under pressure a queue is held to its share, or to its own limit when that is smaller (0: it has none).
+    private long HeldTo(long ownLimit) => ownLimit > 0 ? Math.Min(ownLimit, Share) : Share;
 
     internal void Add(long bytes)
     {
