@@ -147,10 +147,12 @@ public sealed class WebSocketOutbox : IDisposable
         }
 
         _queue.Complete();
-        _closed.Cancel();
+        // The tokens' waiters (the producer, the send loop) run on the thread pool, not inline here: inline, one could
+        // end the session and dispose this outbox while its close is still cancelling them (seen when a drain closed a feed).
+        _ = _closed.CancelAsync();
         if (!drain)
         {
-            _stopSending.Cancel();
+            _ = _stopSending.CancelAsync();
             _abortTimer = _time.CreateTimer(static s => ((CancellationTokenSource)s!).Cancel(), _abortSend, _closeTimeout, Timeout.InfiniteTimeSpan);
         }
 
