@@ -6,15 +6,21 @@ using Grpc.Core.Interceptors;
 namespace Backpressure.Grpc;
 
 /// <summary>
-/// Controls the producer on a gRPC channel: for unary calls, the SRE book's adaptive throttling (a call the server keeps
-/// refusing is refused locally, with <c>RESOURCE_EXHAUSTED</c>, before it costs the server anything), retries of
-/// <c>RESOURCE_EXHAUSTED</c> and <c>UNAVAILABLE</c> within a <see cref="RetryBudget"/>, and <c>grpc-retry-pushback-ms</c>
-/// honoured whether or not the channel has a retry policy: while it lasts, new calls fail fast (or wait).
+/// Controls the producer on a gRPC channel: the SRE book's adaptive throttling (a call the server keeps refusing is
+/// refused locally, with <c>RESOURCE_EXHAUSTED</c>, before it costs the server anything), retries of unary calls refused
+/// with <c>RESOURCE_EXHAUSTED</c> or <c>UNAVAILABLE</c> within a <see cref="RetryBudget"/>, and
+/// <c>grpc-retry-pushback-ms</c> honoured whether or not the channel has a retry policy: while it lasts, new calls fail
+/// fast (or, unary ones, wait).
 /// </summary>
 /// <remarks>
-/// One interceptor per channel (one destination): <c>channel.Intercept(new ClientBackpressureInterceptor())</c>.
-/// Streaming calls pass through untouched: their outcome is known only as their stream is read, and a channel's retry
-/// policy, with its own retry throttling, is the tool for them.
+/// <para>One interceptor per channel (one destination): <c>channel.Intercept(new ClientBackpressureInterceptor())</c>.</para>
+/// <para>
+/// Streaming calls (server, client and bidirectional) share the throttle and the pushback with unary ones: a stream
+/// is refused locally while the server keeps refusing, or while a pushback lasts (always failing fast: a stream's
+/// requests cannot be held back without buffering them), and its outcome is learnt as it is read, so a stream the server
+/// refuses teaches the throttle and the pushback as a unary call does. Streams are never retried: their messages may
+/// have been partly consumed, and a channel's retry policy, with its own throttling, is the tool for that.
+/// </para>
 /// </remarks>
 public sealed class ClientBackpressureInterceptor : Interceptor
 {
@@ -88,13 +94,18 @@ public sealed class ClientBackpressureInterceptor : Interceptor
                 _throttle?.RecordAccepted();
                 return response;
             }
-            catch (RpcException e) when (e.StatusCode is StatusCode.ResourceExhausted or StatusCode.Unavailable)
+            catch (RpcException e) when (!IsRefusal(e.StatusCode))
             {
-                TimeSpan? told = PushbackOf(e.Trailers);
-                if (told is { } wait)
+                if (IsAnswer(e.StatusCode))
                 {
-                    _pushback.Extend(wait);
+                    _throttle?.RecordAccepted();
                 }
+
+                throw;
+            }
+            catch (RpcException e)
+            {
+                TimeSpan? told = LearnFromRefusal(e);
 
                 if (attempt >= _options.MaxRetries || !_budget.TryRetry())
                 {
@@ -118,6 +129,101 @@ public sealed class ClientBackpressureInterceptor : Interceptor
             }
         }
     }
+
+    /// <inheritdoc />
+    public override AsyncServerStreamingCall<TResponse> AsyncServerStreamingCall<TRequest, TResponse>(
+        TRequest request, ClientInterceptorContext<TRequest, TResponse> context, AsyncServerStreamingCallContinuation<TRequest, TResponse> continuation)
+    {
+        ArgumentNullException.ThrowIfNull(continuation);
+        if (RefuseStream() is { } refusal)
+        {
+            return new AsyncServerStreamingCall<TResponse>(
+                new RefusedStream<TResponse>(refusal), Task.FromResult(new Metadata()), () => refusal.Status, () => refusal.Trailers, static () => { });
+        }
+
+        AsyncServerStreamingCall<TResponse> call = continuation(request, context);
+        var outcome = new StreamOutcome(this);
+        return new AsyncServerStreamingCall<TResponse>(
+            new ObservedStream<TResponse>(call.ResponseStream, outcome), call.ResponseHeadersAsync, call.GetStatus, call.GetTrailers, call.Dispose);
+    }
+
+    /// <inheritdoc />
+    public override AsyncClientStreamingCall<TRequest, TResponse> AsyncClientStreamingCall<TRequest, TResponse>(
+        ClientInterceptorContext<TRequest, TResponse> context, AsyncClientStreamingCallContinuation<TRequest, TResponse> continuation)
+    {
+        ArgumentNullException.ThrowIfNull(continuation);
+        if (RefuseStream() is { } refusal)
+        {
+            return new AsyncClientStreamingCall<TRequest, TResponse>(
+                new RefusedStream<TRequest>(refusal), Task.FromException<TResponse>(refusal), Task.FromResult(new Metadata()),
+                () => refusal.Status, () => refusal.Trailers, static () => { });
+        }
+
+        AsyncClientStreamingCall<TRequest, TResponse> call = continuation(context);
+        var outcome = new StreamOutcome(this);
+        return new AsyncClientStreamingCall<TRequest, TResponse>(
+            call.RequestStream, outcome.ObserveAsync(call.ResponseAsync), call.ResponseHeadersAsync, call.GetStatus, call.GetTrailers, call.Dispose);
+    }
+
+    /// <inheritdoc />
+    public override AsyncDuplexStreamingCall<TRequest, TResponse> AsyncDuplexStreamingCall<TRequest, TResponse>(
+        ClientInterceptorContext<TRequest, TResponse> context, AsyncDuplexStreamingCallContinuation<TRequest, TResponse> continuation)
+    {
+        ArgumentNullException.ThrowIfNull(continuation);
+        if (RefuseStream() is { } refusal)
+        {
+            return new AsyncDuplexStreamingCall<TRequest, TResponse>(
+                new RefusedStream<TRequest>(refusal), new RefusedStream<TResponse>(refusal), Task.FromResult(new Metadata()),
+                () => refusal.Status, () => refusal.Trailers, static () => { });
+        }
+
+        AsyncDuplexStreamingCall<TRequest, TResponse> call = continuation(context);
+        var outcome = new StreamOutcome(this);
+        return new AsyncDuplexStreamingCall<TRequest, TResponse>(
+            call.RequestStream, new ObservedStream<TResponse>(call.ResponseStream, outcome), call.ResponseHeadersAsync, call.GetStatus, call.GetTrailers, call.Dispose);
+    }
+
+    // A stream is sent unless a pushback lasts or the throttle refuses it; it is counted as a request for the budget either way.
+    private RpcException? RefuseStream()
+    {
+        _budget.RecordRequest();
+        TimeSpan pushback = _pushback.Remaining;
+        if (pushback > TimeSpan.Zero)
+        {
+            return LocalRefusal($"pushed back for {Milliseconds(pushback)} ms more", "pushed-back", pushback);
+        }
+
+        return _throttle is not null && !_throttle.TryAcquire()
+            ? LocalRefusal("refused by the client's adaptive throttle: the server has been refusing most calls", "throttled", TimeSpan.FromSeconds(1))
+            : null;
+    }
+
+    // What the server refused for overload: retried (unary), and taught to the pushback.
+    private static bool IsRefusal(StatusCode code) => code is StatusCode.ResourceExhausted or StatusCode.Unavailable;
+
+    // An error the server answered a call it took with (not found, invalid argument, ...) is an accept, as the SRE book
+    // counts them; a refusal, a deadline passed (perhaps in the server's queue) or a cancellation is not.
+    private static bool IsAnswer(StatusCode code) =>
+        !IsRefusal(code) && code is not (StatusCode.DeadlineExceeded or StatusCode.Cancelled);
+
+    // A refusal's pushback, if it carried one, holds further calls; returned for the retry's wait.
+    private TimeSpan? LearnFromRefusal(RpcException refusal)
+    {
+        TimeSpan? told = PushbackOf(refusal.Trailers);
+        if (told is { } wait)
+        {
+            _pushback.Extend(wait);
+        }
+
+        return told;
+    }
+
+    private static RpcException LocalRefusal(string detail, string why, TimeSpan retryAfter) =>
+        new(new Status(StatusCode.ResourceExhausted, detail), new Metadata
+        {
+            { LocalRefusalTrailer, why },
+            { BackpressureInterceptor.RetryPushbackTrailer, Milliseconds(retryAfter) },
+        });
 
     private static async Task<Metadata> HeadersAsync<TResponse>(CurrentCall<TResponse> current)
     {
@@ -144,14 +250,90 @@ public sealed class ClientBackpressureInterceptor : Interceptor
 
         public RpcException Refuse(string detail, string why, TimeSpan retryAfter)
         {
-            LocalStatus = new Status(StatusCode.ResourceExhausted, detail);
+            RpcException refusal = LocalRefusal(detail, why, retryAfter);
+            LocalStatus = refusal.Status;
             Started.TrySetResult(null);
-            var trailers = new Metadata
-            {
-                { LocalRefusalTrailer, why },
-                { BackpressureInterceptor.RetryPushbackTrailer, Milliseconds(retryAfter) },
-            };
-            return new RpcException(LocalStatus, trailers);
+            return refusal;
         }
+    }
+
+    /// <summary>
+    /// What one stream taught the throttle and the pushback, learnt once: the first message, or its end, is an accept;
+    /// a <c>RESOURCE_EXHAUSTED</c> or <c>UNAVAILABLE</c> ending is a refusal, whose pushback holds further calls; any other
+    /// error but a deadline or a cancellation is the server's answer to a call it took, an accept.
+    /// </summary>
+    private sealed class StreamOutcome(ClientBackpressureInterceptor owner)
+    {
+        private int _learnt;
+
+        public void Accepted()
+        {
+            if (Interlocked.Exchange(ref _learnt, 1) == 0)
+            {
+                owner._throttle?.RecordAccepted();
+            }
+        }
+
+        public void Failed(RpcException e)
+        {
+            if (IsAnswer(e.StatusCode))
+            {
+                Accepted();
+            }
+            else if (Interlocked.Exchange(ref _learnt, 1) == 0 && IsRefusal(e.StatusCode))
+            {
+                owner.LearnFromRefusal(e);
+            }
+        }
+
+        public async Task<T> ObserveAsync<T>(Task<T> response)
+        {
+            try
+            {
+                T value = await response.ConfigureAwait(false);
+                Accepted();
+                return value;
+            }
+            catch (RpcException e)
+            {
+                Failed(e);
+                throw;
+            }
+        }
+    }
+
+    /// <summary>A response stream read through, telling its <see cref="StreamOutcome"/> what it saw.</summary>
+    private sealed class ObservedStream<T>(IAsyncStreamReader<T> inner, StreamOutcome outcome) : IAsyncStreamReader<T>
+    {
+        public T Current => inner.Current;
+
+        public async Task<bool> MoveNext(CancellationToken cancellationToken)
+        {
+            try
+            {
+                bool more = await inner.MoveNext(cancellationToken).ConfigureAwait(false);
+                outcome.Accepted();
+                return more;
+            }
+            catch (RpcException e)
+            {
+                outcome.Failed(e);
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Both ends of a stream refused before it was sent: every read and write fails with the refusal.</summary>
+    private sealed class RefusedStream<T>(RpcException refusal) : IAsyncStreamReader<T>, IClientStreamWriter<T>
+    {
+        public T Current => throw new InvalidOperationException("A refused stream has no message.");
+
+        public WriteOptions? WriteOptions { get; set; }
+
+        public Task<bool> MoveNext(CancellationToken cancellationToken) => Task.FromException<bool>(refusal);
+
+        public Task WriteAsync(T message) => Task.FromException(refusal);
+
+        public Task CompleteAsync() => Task.CompletedTask;
     }
 }

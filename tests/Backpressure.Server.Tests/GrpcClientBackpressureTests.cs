@@ -16,12 +16,15 @@ namespace Backpressure.Server.Tests;
 
 /// <summary>
 /// <see cref="ClientBackpressureInterceptor"/> on a real <see cref="GrpcChannel"/> against a real Kestrel whose one unary
-/// method answers as each test tells it: throttling, retries within the budget, and <c>grpc-retry-pushback-ms</c>.
+/// methods answer as each test tells it: throttling, retries within the budget, and <c>grpc-retry-pushback-ms</c>, for
+/// unary calls and streams.
 /// </summary>
 public sealed class GrpcClientBackpressureTests : IAsyncLifetime
 {
     internal static readonly Marshaller<string> Text = Marshallers.Create(s => Encoding.UTF8.GetBytes(s), b => Encoding.UTF8.GetString(b));
     internal static readonly Method<string, string> Say = new(MethodType.Unary, "test.Echo", "Say", Text, Text);
+    internal static readonly Method<string, string> Tell = new(MethodType.ServerStreaming, "test.Echo", "Tell", Text, Text);
+    internal static readonly Method<string, string> Chat = new(MethodType.DuplexStreaming, "test.Echo", "Chat", Text, Text);
     private WebApplication _server = null!;
 
     public async Task InitializeAsync()
@@ -101,6 +104,91 @@ public sealed class GrpcClientBackpressureTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AStreamToldToPushBack_HoldsBackTheStreamsAndCallsAfterIt_AndNoneReachesTheServer()
+    {
+        Echo.Answer = calls => calls == 1
+            ? throw new RpcException(new Status(StatusCode.ResourceExhausted, "busy"), new Metadata { { BackpressureInterceptor.RetryPushbackTrailer, "1500" } })
+            : "ok";
+        using var channel = GrpcChannel.ForAddress(_server.Urls.First());
+        CallInvoker invoker = Invoker(channel, new GrpcClientBackpressureOptions { MaxRetries = 0, Throttle = false });
+
+        using AsyncServerStreamingCall<string> first = invoker.AsyncServerStreamingCall(Tell, null, default, "one");
+        var refused = await Assert.ThrowsAsync<RpcException>(() => ReadAllAsync(first.ResponseStream));
+        using AsyncServerStreamingCall<string> heldStream = invoker.AsyncServerStreamingCall(Tell, null, default, "two");
+        var held = await Assert.ThrowsAsync<RpcException>(() => ReadAllAsync(heldStream.ResponseStream));
+        using AsyncDuplexStreamingCall<string, string> heldChat = invoker.AsyncDuplexStreamingCall(Chat, null, default);
+        var heldWrite = await Assert.ThrowsAsync<RpcException>(() => heldChat.RequestStream.WriteAsync("hello"));
+        var heldUnary = await Assert.ThrowsAsync<RpcException>(() => invoker.AsyncUnaryCall(Say, null, default, "three").ResponseAsync);
+        await Task.Delay(1600);
+        using AsyncServerStreamingCall<string> later = invoker.AsyncServerStreamingCall(Tell, null, default, "four");
+        List<string> answers = await ReadAllAsync(later.ResponseStream);
+
+        Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
+        Assert.Null(refused.Trailers.GetValue(ClientBackpressureInterceptor.LocalRefusalTrailer));
+        Assert.All([held, heldWrite, heldUnary], e => Assert.Equal("pushed-back", e.Trailers.GetValue(ClientBackpressureInterceptor.LocalRefusalTrailer)));
+        Assert.Equal(StatusCode.ResourceExhausted, heldChat.GetStatus().StatusCode);
+        Assert.Equal(["ok", "ok", "ok"], answers);
+        Assert.Equal(2, Echo.Calls);
+    }
+
+    [Fact]
+    public async Task AServerThatKeepsRefusingStreams_GetsOnlyAFractionOfThem()
+    {
+        Echo.Answer = _ => throw new RpcException(new Status(StatusCode.Unavailable, "down"));
+        using var channel = GrpcChannel.ForAddress(_server.Urls.First());
+        CallInvoker invoker = Invoker(channel, new GrpcClientBackpressureOptions { MaxRetries = 0 });
+
+        int throttled = 0;
+        for (int i = 0; i < 200; i++)
+        {
+            using AsyncServerStreamingCall<string> call = invoker.AsyncServerStreamingCall(Tell, null, default, "x");
+            var e = await Assert.ThrowsAsync<RpcException>(() => ReadAllAsync(call.ResponseStream));
+            if (e.Trailers.GetValue(ClientBackpressureInterceptor.LocalRefusalTrailer) == "throttled")
+            {
+                throttled++;
+            }
+        }
+
+        Assert.True(Echo.Calls < 50, $"the server got {Echo.Calls} of 200 streams");
+        Assert.Equal(200, Echo.Calls + throttled);
+    }
+
+    [Fact]
+    public async Task StreamsTheServerAnswers_EvenWithAnErrorOfItsOwn_AreAccepts_AndAreNeverThrottled()
+    {
+        // Three in four answered with an error: counted as refusals, that would throttle about half of the streams.
+        Echo.Answer = calls => calls % 4 != 0 ? throw new RpcException(new Status(StatusCode.NotFound, "no such thing")) : "ok";
+        using var channel = GrpcChannel.ForAddress(_server.Urls.First());
+        CallInvoker invoker = Invoker(channel, new GrpcClientBackpressureOptions { MaxRetries = 0 });
+
+        for (int i = 0; i < 100; i++)
+        {
+            using AsyncServerStreamingCall<string> call = invoker.AsyncServerStreamingCall(Tell, null, default, "x");
+            try
+            {
+                await ReadAllAsync(call.ResponseStream);
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.NotFound)
+            {
+            }
+        }
+
+        Assert.Equal(100, Echo.Calls);
+    }
+
+    private static async Task<List<string>> ReadAllAsync(IAsyncStreamReader<string> stream)
+    {
+        var all = new List<string>();
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (await stream.MoveNext(patience.Token))
+        {
+            all.Add(stream.Current);
+        }
+
+        return all;
+    }
+
+    [Fact]
     public void AnInvalidOption_ThrowsNamingIt()
     {
         var e = Assert.Throws<ArgumentException>(() => new ClientBackpressureInterceptor(new GrpcClientBackpressureOptions { MaxRetries = 11 }));
@@ -115,10 +203,18 @@ public sealed class GrpcClientBackpressureTests : IAsyncLifetime
     [BindServiceMethod(typeof(EchoBase), nameof(BindService))]
     public abstract class EchoBase
     {
-        public static void BindService(ServiceBinderBase binder, EchoBase? service) =>
+        public static void BindService(ServiceBinderBase binder, EchoBase? service)
+        {
             binder.AddMethod(GrpcClientBackpressureTests.Say, service is null ? null! : new UnaryServerMethod<string, string>(service.Say));
+            binder.AddMethod(GrpcClientBackpressureTests.Tell, service is null ? null! : new ServerStreamingServerMethod<string, string>(service.Tell));
+            binder.AddMethod(GrpcClientBackpressureTests.Chat, service is null ? null! : new DuplexStreamingServerMethod<string, string>(service.Chat));
+        }
 
         public abstract Task<string> Say(string request, ServerCallContext context);
+
+        public abstract Task Tell(string request, IServerStreamWriter<string> responses, ServerCallContext context);
+
+        public abstract Task Chat(IAsyncStreamReader<string> requests, IServerStreamWriter<string> responses, ServerCallContext context);
     }
 
     /// <summary>Answers as the test says; counts its calls.</summary>
@@ -131,5 +227,25 @@ public sealed class GrpcClientBackpressureTests : IAsyncLifetime
         public int Calls => Volatile.Read(ref _calls);
 
         public override Task<string> Say(string request, ServerCallContext context) => Task.FromResult(Answer(Interlocked.Increment(ref _calls)));
+
+        // Three messages of the answer, or the answer's exception before any.
+        public override async Task Tell(string request, IServerStreamWriter<string> responses, ServerCallContext context)
+        {
+            string answer = Answer(Interlocked.Increment(ref _calls));
+            for (int i = 0; i < 3; i++)
+            {
+                await responses.WriteAsync(answer);
+            }
+        }
+
+        // The answer to each request, or the answer's exception before any.
+        public override async Task Chat(IAsyncStreamReader<string> requests, IServerStreamWriter<string> responses, ServerCallContext context)
+        {
+            string answer = Answer(Interlocked.Increment(ref _calls));
+            while (await requests.MoveNext())
+            {
+                await responses.WriteAsync(answer);
+            }
+        }
     }
 }
