@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Issue 20's fault figures, written into docs/benchmarks.md:
-#  memory-budget: 500 /ws/feed clients that never read (queue=1000, size=16384: 1 MiB each by the per-connection
-#     limit) and 10 fast ones on the same server, for SECONDS s, at the feed's default rate (100/s) with the default
-#     budget (a quarter of the memory available to the GC) and a 64 MiB one, and at 10/s with the default and a
-#     16 MiB one: the server's peak resident set, the budget's peak use, and what the fast clients lost.
+#  memory-budget: 10 /ws/feed clients that read, joined by 500 that never read (queue=1000, size=16384: 1 MiB each by
+#     the per-connection limit), for SECONDS s, at the feed's default rate (100/s) with the default budget (a quarter
+#     of the memory available to the GC), 256 MiB, 64 MiB, and the default with the socket send buffers left to Linux,
+#     and at 10/s with the default and 16 MiB: the server's peak resident set, the budget's peak use, the kernel's send
+#     queues, and what the fast clients lost.
 #  redis-hang: /limited/token-bucket under bp load --rate 200 with Backpressure:Store=redis for 30 s; redis-server is
 #     stopped (SIGSTOP) from 10 s to 20 s. Reports p50/p99/max of every response, how many the failure policy
 #     answered (backpressure.redis.unavailable), and how long after SIGCONT the store used Redis again.
@@ -15,7 +16,7 @@ source bench/common.sh
 seconds=${1:-20}
 parts=${PARTS:-memory-budget redis-hang}
 command="bench/faults.sh $seconds"
-scripts/bootstrap.sh jq curl redis-server
+scripts/bootstrap.sh jq curl redis-server iproute2
 dotnet build src/Backpressure.Cli -c Release --nologo -v quiet >/dev/null
 bin=src/Backpressure.Cli/bin/Release/net10.0
 bp=(taskset -c 1 dotnet "$bin/bp.dll")
@@ -47,11 +48,21 @@ budget_row() {
   local label=$1 rate=$2
   shift 2
   start_server --Backpressure:WebSockets:SlowClientGracePeriod=00:05:00 "$@"
-  local before
+  local before feed="ws://127.0.0.1:$port/ws/feed?policy=drop-oldest&queue=1000&size=16384&rate=$rate"
   before=$(awk '/^VmRSS:/ {print int($2 / 1024)}' "/proc/$server/status")
-  # 500 that read once and then never again (a pause of an hour), 10 that keep up.
-  "${bp[@]}" ws "ws://127.0.0.1:$port/ws/feed?policy=drop-oldest&queue=1000&size=16384&rate=$rate" -c 510 --slow 500 --read-delay 1h \
-    -z "${seconds}s" -o json > "$work/ws.json" || true
+  # The 10 fast clients are being served when the 500 arrive at once, 3 s later, and stop reading after their first
+  # message (a pause of an hour). Each group is its own bp process; the stalled group's is niced, so that its start-up
+  # (500 connections at once on the same core) does not starve the readers: the fast clients measure the server.
+  "${bp[@]}" ws "$feed" -c 10 -z "$((seconds + 3))s" -o json > "$work/fast.json" &
+  local fast=$!
+  sleep 3
+  nice -n 10 "${bp[@]}" ws "$feed" -c 500 --slow 500 --read-delay 1h -z "${seconds}s" -o json > "$work/stalled.json" &
+  local stalled=$!
+  # The kernel's send queues towards the clients, once the stalled ones have settled.
+  sleep "$((seconds / 2))"
+  local send_queues
+  send_queues=$(ss -tnH state established "( sport = :$port )" | awk '{s += $2} END {printf "%d", s / 1048576}')
+  wait "$stalled" "$fast" || true
   local peak stats
   peak=$(awk '/^VmHWM:/ {print int($2 / 1024)}' "/proc/$server/status")
   stats=$(curl -sf "$url/stats")
@@ -60,25 +71,27 @@ budget_row() {
   used=$(jq '.memory_budget.peak_used_bytes / 1048576 * 10 | floor / 10' <<< "$stats")
   pressure=$(jq '.memory_budget.pressure_events' <<< "$stats")
   slow_dropped=$(jq '.web_sockets.endpoints.feed.dropped' <<< "$stats")
-  fast_count=$(jq '[.[] | select(.class == "fast")] | length' "$work/ws.json")
-  fast_received=$(jq '[.[] | select(.class == "fast") | .received] | add' "$work/ws.json")
-  fast_gaps=$(jq '[.[] | select(.class == "fast") | .gaps] | add' "$work/ws.json")
-  printf '| %s | %s | %s MiB | %s MiB | %s | %s → %s MiB | %s | %s fast clients: %s messages, %s gaps |\n' \
-    "$rate" "$label" "$limit" "$used" "$pressure" "$before" "$peak" "$slow_dropped" "$fast_count" "$fast_received" "$fast_gaps" >> "$work/budget.md"
+  fast_count=$(jq 'length' "$work/fast.json")
+  fast_received=$(jq '[.[] | .received] | add' "$work/fast.json")
+  fast_gaps=$(jq '[.[] | .gaps] | add' "$work/fast.json")
+  printf '| %s | %s | %s MiB | %s MiB | %s | %s → %s MiB | %s MiB | %s | %s fast clients: %s messages, %s gaps |\n' \
+    "$rate" "$label" "$limit" "$used" "$pressure" "$before" "$peak" "$send_queues" "$slow_dropped" "$fast_count" "$fast_received" "$fast_gaps" >> "$work/budget.md"
   echo "memory-budget: $label done" >&2
   stop_server
 }
 
 memory_budget() {
   {
-    echo "$(measured_on) with \`$command\`:"
-    echo "Release build, server on core 0, \`bp ws\` on core 1: 510 \`/ws/feed?policy=drop-oldest&queue=1000&size=16384&rate=RATE\` subscribers for $seconds s, 500 of which read one message and then never again, and a slow-client grace period of 5 minutes (so that the budget, not the slow-client rule, is what holds them). At the feed's default rate of 100 messages/s the server must make 51,000 messages of 16 KiB a second (816 MB/s) on its one core until the stalled clients' socket buffers and queues fill (then a tenth of that: a paused subscriber gets one message in ten), and the fast clients lose messages to that saturation, with or without a budget; the rows at 10 messages/s (where the never-reading clients hold about 50 MiB in 20 s) show the budget without it."
+    echo "$(measured_on) with \`PARTS=memory-budget $command\`:"
+    echo "Release build, server on core 0, \`bp ws\` on core 1: 10 \`/ws/feed?policy=drop-oldest&queue=1000&size=16384&rate=RATE\` subscribers that read everything, joined 3 s later by 500 that read one message and then never again, for $seconds s, with a slow-client grace period of 5 minutes (so that the budget, not the slow-client rule, is what holds them). Each stalled subscriber may queue 1 MiB (the per-connection limit), 500 MiB in all; a budget divides what it allows among 510 queues (a share of 128 KiB at 64 MiB: 8 messages). \"kernel send queues\" is the sum of the server's socket send queues halfway through; the row with \`SocketSendBufferBytes=0\` leaves the send buffers to Linux, as before they were bounded."
     echo
-    echo "| rate | budget | limit | peak held | messages that found it full | server resident set (start → peak) | messages dropped | fast clients |"
-    echo "|---:|---|---:|---:|---:|---|---:|---|"
+    echo "| rate | budget | limit | peak held | messages that found it full | server resident set (start → peak) | kernel send queues | messages dropped | fast clients |"
+    echo "|---:|---|---:|---:|---:|---|---:|---:|---|"
   } > "$work/budget.md"
   budget_row "default (a quarter of the GC's memory)" 100
+  budget_row "configured: 256 MiB" 100 --Backpressure:MemoryBudget:QueueBytes=$((256 * 1048576))
   budget_row "configured: 64 MiB" 100 --Backpressure:MemoryBudget:QueueBytes=$((64 * 1048576))
+  budget_row "default, send buffers left to Linux (\`SocketSendBufferBytes=0\`)" 100 --Backpressure:WebSockets:SocketSendBufferBytes=0
   budget_row "default (a quarter of the GC's memory)" 10
   budget_row "configured: 16 MiB" 10 --Backpressure:MemoryBudget:QueueBytes=$((16 * 1048576))
   bench/write-section.sh memory-budget "$work/budget.md"

@@ -192,7 +192,7 @@ public static class ServerApplication
         services.AddSingleton(sp =>
         {
             long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
-            var budget = new QueueMemoryBudget(sp.GetRequiredService<IOptions<MemoryBudgetOptions>>().Value.EffectiveQueueBytes(available));
+            var budget = new QueueMemoryBudget(sp.GetRequiredService<IOptions<MemoryBudgetOptions>>().Value.EffectiveQueueBytes(available), sp.GetRequiredService<TimeProvider>());
             sp.GetRequiredService<BackpressureMetrics>().Observe(MemoryBudgetOptions.BudgetName, budget);
             return budget;
         });

@@ -67,6 +67,29 @@ public sealed class MemoryBudgetTests
         Assert.True(feed.Enqueued > 100, $"the feed made only {feed.Enqueued} messages: it should keep the newest fresh");
     }
 
+    [Theory]
+    [InlineData(null, 0, 48)]
+    [InlineData("0", 64, int.MaxValue)]
+    public async Task AClientThatStopsReading_IsFoundAfterTheBoundedSocketSendBuffer_NotTheMegabytesLinuxWouldGrowItTo(
+        string? sendBufferBytes, int fewestDelivered, int mostDelivered)
+    {
+        // Delivered counts the 16 KiB messages handed to the socket before its send blocked: what the kernel holds for a
+        // client that reads nothing (its send buffer, the client's receive buffer) and Kestrel's 64 KiB response buffer.
+        // At the default 64 KiB (doubled by Linux) that is about twenty; left to the operating system, Linux grows the
+        // send buffer towards 4 MiB (net.ipv4.tcp_wmem), well over a hundred.
+        string[] settings = sendBufferBytes is null ? [] : [$"--Backpressure:WebSockets:SocketSendBufferBytes={sendBufferBytes}"];
+        await using var server = await RunningServer.StartAsync([.. settings, "--Backpressure:WebSockets:SlowClientGracePeriod=00:01:00"]);
+        using ClientWebSocket stalled = await TestClients.ConnectNeverReadingAsync(server.WebSocketUrl("/ws/feed?queue=10&size=16384&rate=1000"));
+        var sessions = server.App.Services.GetRequiredService<WebSocketSessions>();
+
+        WebSocketConnectionSnapshot? blocked = await FirstOfAsync(() => sessions.GetStatistics().LongestBlocked, b => b.SendBlockedMilliseconds > 1000);
+        long delivered = sessions.GetStatistics().Endpoints["feed"].Delivered;
+        stalled.Abort();
+
+        Assert.NotNull(blocked);
+        Assert.InRange(delivered, fewestDelivered, mostDelivered);
+    }
+
     [Fact]
     public async Task AStalledWebSocketClient_ShowsInStatsWhileItsSendIsBlocked()
     {

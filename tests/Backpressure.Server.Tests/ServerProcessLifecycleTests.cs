@@ -16,6 +16,7 @@ public sealed class ServerProcessLifecycleTests
     [InlineData("--Backpressure:RateLimits:token-bucket:ReplenishmentPeriod=abc", "'Backpressure:RateLimits:token-bucket:ReplenishmentPeriod'")]
     [InlineData("--Backpressure:WebSockets:MaxMessageBytes=2147483647", "MaxMessageBytes must be between 1 and")]
     [InlineData("--Backpressure:Shutdown:DrainTimeout=-00:00:01", "DrainTimeout must be between")]
+    [InlineData("--Backpressure:WebSockets:SocketSendBufferBytes=100", "SocketSendBufferBytes must be 0 (the operating system's choice) or between 4096 and")]
     public async Task ABadSetting_EndsStartUpWithOneLineNamingIt_AndExitCode2(string setting, string expected)
     {
         (int exit, string output, string error) = await ExternalCommand.RunAsync(

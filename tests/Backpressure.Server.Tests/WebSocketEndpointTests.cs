@@ -57,6 +57,28 @@ public sealed class WebSocketEndpointTests
     }
 
     [Fact]
+    public async Task Feed_EachMessageArrivesInOneFrame_WithItsOwnSequenceNumberAndTheWholePayload()
+    {
+        // A feed message is kept in two parts (its own head, the session's shared payload) and joined when it is sent.
+        await using var server = await RunningServer.StartAsync(QuickLimits);
+        using var socket = new ClientWebSocket();
+        await socket.ConnectAsync(server.WebSocketUrl("/ws/feed?rate=200&size=5000"), CancellationToken.None);
+        var buffer = new byte[64 * 1024];
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        for (long expected = 1; expected <= 20; expected++)
+        {
+            WebSocketReceiveResult frame = await socket.ReceiveAsync(buffer, patience.Token);
+            Assert.True(frame.EndOfMessage, $"message {expected} came in more than one frame");
+            JsonElement message = JsonDocument.Parse(buffer.AsMemory(0, frame.Count)).RootElement;
+            Assert.Equal(expected, message.GetProperty("seq").GetInt64());
+            Assert.Equal(new string('x', 5000), message.GetProperty("payload").GetString());
+        }
+
+        socket.Abort();
+    }
+
+    [Fact]
     public async Task Feed_DropOldest_ASlowReaderStaysConnectedAndSeesGaps_AndServerMemoryStaysBoundedByItsQueue()
     {
         // TCP reopens a full receive window only once a good part of it is read, so a slow reader's sends stall in steps; the grace must outlast one step.

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Net.WebSockets;
 using Backpressure.Queues;
 
@@ -26,7 +28,7 @@ public sealed class WebSocketOutbox : IDisposable
     private readonly TimeProvider _time;
     private readonly FullQueueGrace _grace;
     private readonly TimeSpan _closeTimeout;
-    private readonly BoundedMessageQueue<ReadOnlyMemory<byte>> _queue;
+    private readonly BoundedMessageQueue<ReadOnlySequence<byte>> _queue;
     private readonly CancellationTokenSource _stopSending = new();
     private readonly CancellationTokenSource _abortSend = new();
     private readonly Lock _closing = new();
@@ -49,7 +51,9 @@ public sealed class WebSocketOutbox : IDisposable
         _time = timeProvider ?? TimeProvider.System;
         _grace = new FullQueueGrace(options.SlowConsumerGracePeriod, _time);
         _closeTimeout = options.CloseTimeout;
-        _queue = new BoundedMessageQueue<ReadOnlyMemory<byte>>(options.Queue, m => m.Length, _grace.OnFlowChanged);
+        // A message is counted at its full length even where its parts are shared with other messages: the limits bound what
+        // the queue would cost if every message were its own copy, which is what a client can make it hold.
+        _queue = new BoundedMessageQueue<ReadOnlySequence<byte>>(options.Queue, m => checked((int)m.Length), _grace.OnFlowChanged);
     }
 
     /// <summary>Whether the client was disconnected for staying over its queue's limit.</summary>
@@ -98,7 +102,14 @@ public sealed class WebSocketOutbox : IDisposable
     /// Queues a text message without waiting, for callers that must not wait (a flow-control
     /// callback): under <see cref="Queues.OverflowPolicy.Block"/> a full queue answers <see cref="EnqueueOutcome.Full"/>.
     /// </summary>
-    public EnqueueOutcome TrySend(ReadOnlyMemory<byte> message) =>
+    public EnqueueOutcome TrySend(ReadOnlyMemory<byte> message) => TrySend(new ReadOnlySequence<byte>(message));
+
+    /// <summary>
+    /// Queues a text message kept in parts without waiting; see <see cref="TrySend(ReadOnlyMemory{byte})"/>. The parts
+    /// are sent as one message, joined when it is sent, so a payload shared by many messages (behind a small header of
+    /// each one's own) is never copied for a message that is dropped unsent.
+    /// </summary>
+    public EnqueueOutcome TrySend(ReadOnlySequence<byte> message) =>
         DisconnectIfOverGrace() ? EnqueueOutcome.Closed : _queue.TryEnqueue(message);
 
     /// <summary>
@@ -107,7 +118,16 @@ public sealed class WebSocketOutbox : IDisposable
     /// disconnected and the answer is <see cref="EnqueueOutcome.Closed"/>.
     /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled while waiting.</exception>
-    public async ValueTask<EnqueueOutcome> SendAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default)
+    public ValueTask<EnqueueOutcome> SendAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default) =>
+        SendAsync(new ReadOnlySequence<byte>(message), cancellationToken);
+
+    /// <summary>
+    /// Queues a text message kept in parts; see <see cref="SendAsync(ReadOnlyMemory{byte}, CancellationToken)"/> and
+    /// <see cref="TrySend(ReadOnlySequence{byte})"/>.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled while waiting.</exception>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the message's type, ReadOnlyMemory or ReadOnlySequence, which no call can confuse.")]
+    public async ValueTask<EnqueueOutcome> SendAsync(ReadOnlySequence<byte> message, CancellationToken cancellationToken = default)
     {
         if (DisconnectIfOverGrace())
         {
@@ -171,7 +191,7 @@ public sealed class WebSocketOutbox : IDisposable
         {
             while (await _queue.WaitToDequeueAsync(_stopSending.Token).ConfigureAwait(false))
             {
-                while (!_stopSending.IsCancellationRequested && _queue.TryDequeue(out ReadOnlyMemory<byte> message))
+                while (!_stopSending.IsCancellationRequested && _queue.TryDequeue(out ReadOnlySequence<byte> message))
                 {
                     if (_queue.OverflowPolicy != OverflowPolicy.Block)
                     {
@@ -179,7 +199,9 @@ public sealed class WebSocketOutbox : IDisposable
                         _grace.Restart();
                     }
 
-                    ValueTask send = _socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, _abortSend.Token);
+                    ValueTask send = message.IsSingleSegment
+                        ? _socket.SendAsync(message.First, WebSocketMessageType.Text, endOfMessage: true, _abortSend.Token)
+                        : SendJoinedAsync(message);
                     if (!send.IsCompleted)
                     {
                         // The socket's buffers are full: the client is not reading. Recorded so that a wait in progress is visible, not only a finished one.
@@ -211,6 +233,23 @@ public sealed class WebSocketOutbox : IDisposable
         }
 
         await SendCloseFrameAsync().ConfigureAwait(false);
+    }
+
+    // The socket sends one buffer as one frame. A message in parts is joined into a pooled buffer as it is sent, rather
+    // than sent as fragments: every part would be a flush of its own, and a client would see one message in several frames.
+    private async ValueTask SendJoinedAsync(ReadOnlySequence<byte> message)
+    {
+        int length = checked((int)message.Length);
+        byte[] joined = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            message.CopyTo(joined);
+            await _socket.SendAsync(joined.AsMemory(0, length), WebSocketMessageType.Text, endOfMessage: true, _abortSend.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(joined);
+        }
     }
 
     /// <inheritdoc />

@@ -1,7 +1,4 @@
-using System.Globalization;
 using System.Net.WebSockets;
-using System.Text;
-using System.Text.Unicode;
 using Backpressure.AspNetCore.WebSockets;
 using Backpressure.Queues;
 
@@ -17,8 +14,13 @@ internal sealed class FeedSession(WebSocket socket, WebSocketSessionRequest requ
 {
     public const string Endpoint = "feed";
 
-    // While a subscriber's queue is paused, one message in this many is made.
+    // While a subscriber's queue is paused, or its socket has taken nothing for StalledAfter, one message in this many is made.
     private const int StalledFraction = 10;
+
+    // A send that waits this long for the client to read is a client that stopped, not one behind for a moment. Needed
+    // besides the pause: under a memory budget's pressure a stalled queue may have been emptied for a reader's benefit,
+    // and so be far from paused.
+    private static readonly TimeSpan StalledAfter = TimeSpan.FromSeconds(1);
 
     public async Task RunAsync(WebSocketSessions sessions, CancellationToken aborted)
     {
@@ -55,7 +57,7 @@ internal sealed class FeedSession(WebSocket socket, WebSocketSessionRequest requ
     private async Task PublishAsync(WebSocketOutbox outbox)
     {
         CancellationToken closing = outbox.Closing;
-        byte[] tail = Encoding.UTF8.GetBytes($",\"payload\":\"{new string('x', request.PayloadBytes)}\"}}");
+        var messages = new FeedMessages(request.PayloadBytes);
         // A feed is live data: after a stall (a blocked queue, a paused process) the schedule slips instead of
         // publishing the whole backlog at once, so no burst exceeds a tenth of a second's messages. Without this,
         // a one-second hiccup of the whole server would flood every queue, fast subscribers' included.
@@ -66,16 +68,16 @@ internal sealed class FeedSession(WebSocket socket, WebSocketSessionRequest requ
             for (long due = pacer.TakeDue(); due > 0; due--)
             {
                 seq++;
-                // A subscriber whose queue is paused is not keeping up: under a drop policy nearly all it would be sent
+                // A subscriber whose queue is paused, or whose socket stopped taking messages, is not keeping up: under a drop policy nearly all it would be sent
                 // is dropped unread, so only every tenth message is made until it catches up (its numbering skips the
                 // rest, as drops would). Five hundred stalled subscribers otherwise cost the server a core making
                 // messages nobody reads, at the expense of those who do; the tenth keeps the newest ones fresh.
-                if (request.Policy != OverflowPolicy.Block && seq % StalledFraction != 0 && outbox.IsPaused)
+                if (request.Policy != OverflowPolicy.Block && seq % StalledFraction != 0 && (outbox.IsPaused || outbox.CurrentSendWait > StalledAfter))
                 {
                     continue;
                 }
 
-                if (await outbox.SendAsync(Message(seq, time.GetUtcNow().ToUnixTimeMilliseconds(), tail), closing) == EnqueueOutcome.Closed)
+                if (await outbox.SendAsync(messages.Create(seq, time.GetUtcNow().ToUnixTimeMilliseconds()), closing) == EnqueueOutcome.Closed)
                 {
                     return;
                 }
@@ -83,17 +85,6 @@ internal sealed class FeedSession(WebSocket socket, WebSocketSessionRequest requ
 
             await pacer.NapAsync(closing);
         }
-    }
-
-    // Per message only the head varies; the payload is encoded once per session, and the head is written as UTF-8 directly.
-    private static byte[] Message(long seq, long sentAt, byte[] tail)
-    {
-        Span<byte> head = stackalloc byte[64];
-        Utf8.TryWrite(head, CultureInfo.InvariantCulture, $"{{\"seq\":{seq},\"sent_at\":{sentAt}", out int written);
-        var message = new byte[written + tail.Length];
-        head[..written].CopyTo(message);
-        tail.CopyTo(message.AsSpan(written));
-        return message;
     }
 
     private async Task<bool> DiscardClientMessagesAsync(WebSocketOutbox outbox, Action onMessage, CancellationToken aborted)

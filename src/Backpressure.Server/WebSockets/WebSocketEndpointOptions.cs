@@ -70,6 +70,17 @@ public sealed class WebSocketEndpointOptions
     /// <summary>The per-client share in force: <see cref="MaxConnectionsPerClient"/>, or the quarter it defaults to.</summary>
     public int EffectiveConnectionsPerClient => MaxConnectionsPerClient > 0 ? MaxConnectionsPerClient : Math.Max(1, MaxConnections / 4);
 
+    /// <summary>
+    /// The operating system's send buffer of each WebSocket connection (HTTP/1.1), in bytes; 0 leaves it to the
+    /// operating system, which on Linux grows it to 4 MiB for a client that stopped reading. Default: 64 KiB (Linux
+    /// doubles it), so that a stalled client is found after a bounded number of bytes, at the cost of at most about
+    /// 128 KiB per round trip to one client.
+    /// </summary>
+    public int SocketSendBufferBytes { get; set; } = 64 * 1024;
+
+    /// <summary>The most <see cref="SocketSendBufferBytes"/> may be: 16 MiB.</summary>
+    public const int SocketSendBufferBytesCeiling = 16 * 1024 * 1024;
+
     /// <summary>How long a close may take before the connection is aborted.</summary>
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
@@ -125,6 +136,13 @@ public sealed class WebSocketEndpointOptions
         InRange(MaxConnections, 1, 1_000_000, nameof(MaxConnections));
         InRange(MaxConnectionsPerClient, 0, MaxConnections, nameof(MaxConnectionsPerClient));
         InRange(MaxMessageBytes, 1, Math.Min(MaxQueueBytes, MaxMessageBytesCeiling), nameof(MaxMessageBytes));
+        // Below a page the kernel rounds up anyway; 0 leaves the buffer to the operating system.
+        if (SocketSendBufferBytes != 0 && SocketSendBufferBytes is < 4096 or > SocketSendBufferBytesCeiling)
+        {
+            throw new ArgumentException(
+                $"{nameof(SocketSendBufferBytes)} must be 0 (the operating system's choice) or between 4096 and {SocketSendBufferBytesCeiling} (was {SocketSendBufferBytes}).",
+                nameof(SocketSendBufferBytes));
+        }
         if (SlowClientGracePeriod <= TimeSpan.Zero)
         {
             throw new ArgumentException($"{nameof(SlowClientGracePeriod)} must be greater than zero (was {SlowClientGracePeriod}).", nameof(SlowClientGracePeriod));

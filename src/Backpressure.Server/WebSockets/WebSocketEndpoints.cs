@@ -1,4 +1,5 @@
 using Backpressure.AspNetCore.Shutdown;
+using Backpressure.AspNetCore.WebSockets;
 using Backpressure.Queues;
 using Microsoft.Extensions.Options;
 
@@ -47,6 +48,11 @@ internal static class WebSocketEndpoints
         var time = services.GetRequiredService<TimeProvider>();
         var budget = services.GetRequiredService<QueueMemoryBudget>();
         CancellationToken stopping = services.GetService<ShutdownDrain>()?.Draining ?? CancellationToken.None;
+        // Before the upgrade: a client that stops reading then fills a bounded kernel buffer, not the 4 MiB Linux would grow it to.
+        if (limits.SocketSendBufferBytes > 0)
+        {
+            context.TryLimitSocketSendBuffer(limits.SocketSendBufferBytes);
+        }
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         if (ingest)
         {

@@ -35,7 +35,7 @@ public sealed class BoundedMessageQueue<T> : IDisposable, IBudgetMember
     private readonly double _lowWatermark;
     private readonly Lock _gate = new();
     private QueueMemoryBudget? _budget;
-    private long _membership;
+    private long _lastDelivered;
 
     private long _enqueued;
     private long _delivered;
@@ -87,7 +87,8 @@ public sealed class BoundedMessageQueue<T> : IDisposable, IBudgetMember
                 FullMode = _policy == OverflowPolicy.DropOldest ? BoundedChannelFullMode.DropOldest : BoundedChannelFullMode.Wait,
             },
             _policy == OverflowPolicy.DropOldest ? OnEvicted : null);
-        _membership = _budget?.Join(this) ?? 0;
+        _lastDelivered = _budget?.Now() ?? 0;
+        _budget?.Join(this);
     }
 
     /// <summary>Messages queued now.</summary>
@@ -155,6 +156,11 @@ public sealed class BoundedMessageQueue<T> : IDisposable, IBudgetMember
             _count--;
             AddBytesLocked(-SizeOf(item));
             _delivered++;
+            if (_budget is { } budget)
+            {
+                Volatile.Write(ref _lastDelivered, budget.Now());
+            }
+
             UpdateFlowLocked();
             if (_roomFreed is { } roomFreed)
             {
@@ -208,7 +214,7 @@ public sealed class BoundedMessageQueue<T> : IDisposable, IBudgetMember
         Complete();
         lock (_gate)
         {
-            _budget?.Leave(_membership, _bytes);
+            _budget?.Leave(this, _bytes);
             _budget = null;
         }
     }
@@ -247,17 +253,19 @@ public sealed class BoundedMessageQueue<T> : IDisposable, IBudgetMember
         }
     }
 
-    // After taking bytes it was entitled to while the budget was over its limit, a queue has the largest ones trimmed.
+    // After taking bytes it was entitled to while the budget was over its limit, a queue has the stalest ones trimmed.
     // Outside its own lock: a queue never holds its lock while taking another's.
     private void TrimOthersIfOver()
     {
         if (_budget is { } budget && budget.Used > budget.Limit)
         {
-            budget.TrimLargest();
+            budget.TrimStalest();
         }
     }
 
     long IBudgetMember.Bytes => Volatile.Read(ref _bytes);
+
+    long IBudgetMember.LastDelivered => Volatile.Read(ref _lastDelivered);
 
     bool IBudgetMember.MayDropOldest => _policy == OverflowPolicy.DropOldest;
 
@@ -290,12 +298,12 @@ public sealed class BoundedMessageQueue<T> : IDisposable, IBudgetMember
         {
             if (_maxBytes == 0 || _bytes + size <= _maxBytes)
             {
-                taken = _budget.TryTake(size, _bytes, _maxBytes, out maxBytes);
+                taken = _budget.TryTake(size, _bytes, _maxBytes, _lastDelivered, out maxBytes);
             }
             else
             {
                 // Full by its own limit already: the policy decides, within the share if that is smaller.
-                maxBytes = _budget.LimitFor(_maxBytes);
+                maxBytes = _budget.LimitFor(_maxBytes, _lastDelivered);
             }
         }
 
@@ -385,7 +393,7 @@ public sealed class BoundedMessageQueue<T> : IDisposable, IBudgetMember
 
     private void UpdateFlowLocked()
     {
-        long maxBytes = _budget is null ? _maxBytes : _budget.CurrentLimit(_maxBytes);
+        long maxBytes = _budget is null ? _maxBytes : _budget.CurrentLimit(_maxBytes, _lastDelivered);
         double fill = Math.Max((double)_count / _capacity, maxBytes > 0 ? (double)_bytes / maxBytes : 0);
         if (!_paused && fill >= _highWatermark)
         {

@@ -1,4 +1,5 @@
 using Backpressure.Queues;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Backpressure.Tests.Queues;
 
@@ -25,7 +26,7 @@ public sealed class QueueMemoryBudgetTests
     }
 
     [Fact]
-    public void UnderPressure_TheLargestDropOldestQueueIsTrimmedToItsShare_WhileASmallQueueLosesNothing()
+    public void UnderPressure_WhileNoQueueIsStalled_TheLargestDropOldestQueueIsTrimmedToItsShare()
     {
         var budget = new QueueMemoryBudget(1000);
         using var slow = Queue(budget);
@@ -36,7 +37,8 @@ public sealed class QueueMemoryBudgetTests
         }
 
         // The budget is full; the fast consumer's message passes it, but its queue is far under its share (500), so it
-        // is taken, and the largest queue is trimmed from its oldest end to its share at once.
+        // is taken, and the largest queue is trimmed from its oldest end to its share at once: neither has gone a second
+        // without delivering, so neither counts as stalled.
         Assert.Equal(EnqueueOutcome.Enqueued, fast.TryEnqueue(new byte[100]));
 
         Assert.Equal(500, slow.GetStatistics().Bytes);
@@ -46,6 +48,57 @@ public sealed class QueueMemoryBudgetTests
         // For an instant the sum was one message over the limit.
         Assert.Equal(1100, budget.PeakUsed);
         Assert.Equal(1, budget.PressureEvents);
+    }
+
+    [Fact]
+    public void UnderPressure_AQueueThatKeepsDelivering_GrowsPastItsShareAtTheExpenseOfStalledOnes_TheStalestFirst()
+    {
+        var time = new FakeTimeProvider();
+        var budget = new QueueMemoryBudget(1000, time);
+        var stalled = new List<BoundedMessageQueue<byte[]>>();
+        for (int q = 0; q < 4; q++)
+        {
+            var queue = Queue(budget);
+            stalled.Add(queue);
+            queue.TryEnqueue(new byte[100]);
+            queue.TryEnqueue(new byte[100]);
+            // Each delivers one message and then stalls, the first one first.
+            queue.TryDequeue(out _);
+            queue.TryEnqueue(new byte[100]);
+            queue.TryEnqueue(new byte[50]);
+            time.Advance(TimeSpan.FromMilliseconds(10));
+        }
+
+        using var reader = Queue(budget);
+        Assert.Equal(1000, budget.Used);
+        Assert.Equal(200, budget.Share);
+        time.Advance(QueueMemoryBudget.StalledAfter);
+        Assert.Equal(EnqueueOutcome.Enqueued, reader.TryEnqueue(new byte[100]));
+        Assert.True(reader.TryDequeue(out _));
+
+        // The reader falls six messages behind: three times its share. Every message is taken, and the room is made
+        // from the stalled queues, the one that stalled first emptied first.
+        for (int i = 0; i < 6; i++)
+        {
+            Assert.Equal(EnqueueOutcome.Enqueued, reader.TryEnqueue(new byte[100]));
+            Assert.True(budget.Used <= 1000, $"after message {i + 1} the budget held {budget.Used} bytes");
+        }
+
+        Assert.Equal(600, reader.GetStatistics().Bytes);
+        Assert.Equal(0, reader.GetStatistics().Dropped);
+        // 600 bytes, of which the first message took the room its delivered predecessor left: 500 were taken from them.
+        Assert.Equal([0, 0, 150, 250], stalled.Select(q => q.GetStatistics().Bytes));
+        // Its watermarks are measured against its own limit (1000), not its share: 60 % full is not a pause.
+        Assert.False(reader.IsPaused);
+
+        // A stalled queue is held to its share (200): its next message trims it from its own oldest end.
+        Assert.Equal(EnqueueOutcome.Enqueued, stalled[3].TryEnqueue(new byte[100]));
+        Assert.Equal(150, stalled[3].GetStatistics().Bytes);
+        Assert.Equal(2, stalled[3].GetStatistics().Dropped);
+        foreach (var queue in stalled)
+        {
+            queue.Dispose();
+        }
     }
 
     [Fact]
