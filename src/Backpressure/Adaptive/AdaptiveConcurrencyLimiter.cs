@@ -57,6 +57,7 @@ public sealed class AdaptiveConcurrencyLimiter : RateLimiter
     private long _lastSampledAt;
     private long _lastActivity;
     private int _disposed;
+    private Action? _permitReturned;
 
     /// <summary>Creates a limiter enforcing what <paramref name="algorithm"/> computes.</summary>
     /// <param name="algorithm">The limit algorithm; this limiter becomes its only caller.</param>
@@ -182,6 +183,13 @@ public sealed class AdaptiveConcurrencyLimiter : RateLimiter
         base.Dispose(disposing);
     }
 
+    /// <summary>
+    /// Calls <paramref name="callback"/> after every permit returned, so that a waiting room in front of this limiter can
+    /// hand its own leases out unwrapped (a wrapper that reports the return costs an allocation and a call per admission).
+    /// Call before any permit is handed out.
+    /// </summary>
+    internal void NotifyOnPermitReturned(Action callback) => _permitReturned += callback;
+
     private void Release(GrantedLease lease)
     {
         if (lease.Start != NotSampled)
@@ -194,6 +202,8 @@ public sealed class AdaptiveConcurrencyLimiter : RateLimiter
         {
             Interlocked.Increment(ref _releaseWraps);
         }
+
+        _permitReturned?.Invoke();
     }
 
     private void Sample(GrantedLease lease)

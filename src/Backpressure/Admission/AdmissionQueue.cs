@@ -43,6 +43,7 @@ internal sealed class AdmissionQueue : IDisposable
     private readonly Func<TimeSpan>? _serviceTime;
     private readonly WaitingRoomOptions _options;
     private readonly bool _shedByPriority;
+    private readonly bool _limiterReportsReturns;
     private readonly Lock _gate = new();
     private readonly LinkedList<Waiter>[] _levels = [new(), new(), new(), new()];
     private readonly ShedLease[] _shedLeases = new ShedLease[Levels * Reasons];
@@ -78,6 +79,13 @@ internal sealed class AdmissionQueue : IDisposable
             PressureGauge gauge => () => gauge.MeanHoldTime,
             _ => null,
         };
+        if (limiter is AdaptiveConcurrencyLimiter notifying)
+        {
+            // Our own limiter reports every permit returned: its leases go out as they are, with no wrapper to allocate.
+            notifying.NotifyOnPermitReturned(OnPermitReturned);
+            _limiterReportsReturns = true;
+        }
+
         for (int level = 0; level < Levels; level++)
         {
             for (int reason = 0; reason < Reasons; reason++)
@@ -248,7 +256,7 @@ internal sealed class AdmissionQueue : IDisposable
     }
 
     /// <summary>A permit of the limiter now, counted as admitted; null when it refuses (its refusal kept for <see cref="RetryAfter"/>).</summary>
-    private AdmittedLease? AdmitAtOnce(int level, int permitCount)
+    private RateLimitLease? AdmitAtOnce(int level, int permitCount)
     {
         RateLimitLease lease = _limiter.AttemptAcquire(permitCount);
         if (!lease.IsAcquired)
@@ -258,7 +266,7 @@ internal sealed class AdmissionQueue : IDisposable
         }
 
         Interlocked.Increment(ref _admitted[level]);
-        return new AdmittedLease(this, lease);
+        return _limiterReportsReturns ? lease : new AdmittedLease(this, lease);
     }
 
     private ShedLease Shed(int level, ShedReason reason)

@@ -79,6 +79,30 @@ public sealed class WaitingRoomTests
     }
 
     [Fact]
+    public async Task BehindOurAdaptiveLimit_AWaiterIsAdmittedWhenAnyPermitComesBack_ThroughTheRoomOrNot()
+    {
+        // The adaptive limiter reports its returns itself, so the room hands out the limiter's own leases, unwrapped.
+        var limiter = new AdaptiveConcurrencyLimiter(new FixedConcurrencyLimit(1), timeProvider: _time);
+        using var room = new WaitingRoom<Call>(limiter, call => new AdmissionRequest(new AdmissionPriority(call.Criticality, 0)), timeProvider: _time);
+        RateLimitLease throughTheRoom = await room.AcquireAsync(new Call());
+        ValueTask<RateLimitLease> first = room.AcquireAsync(new Call());
+        Assert.False(first.IsCompleted);
+
+        throughTheRoom.Dispose();
+        RateLimitLease admitted = await first;
+        Assert.True(admitted.IsAcquired);
+        admitted.Dispose();
+
+        RateLimitLease direct = limiter.AttemptAcquire();
+        ValueTask<RateLimitLease> second = room.AcquireAsync(new Call());
+        Assert.False(second.IsCompleted);
+        direct.Dispose();
+        using RateLimitLease alsoAdmitted = await second;
+        Assert.True(alsoAdmitted.IsAcquired);
+        Assert.Equal(0, room.QueuedCount);
+    }
+
+    [Fact]
     public async Task TheMostCriticalWaiter_IsAdmittedFirst_WhateverTheOrderOfArrival()
     {
         using var room = NewRoom();
