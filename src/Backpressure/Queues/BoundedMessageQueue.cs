@@ -36,6 +36,7 @@ public sealed class BoundedMessageQueue<T> : IDisposable, IBudgetMember
     private readonly Lock _gate = new();
     private QueueMemoryBudget? _budget;
     private long _lastDelivered;
+    private long _joinedAt;
 
     private long _enqueued;
     private long _delivered;
@@ -87,7 +88,7 @@ public sealed class BoundedMessageQueue<T> : IDisposable, IBudgetMember
                 FullMode = _policy == OverflowPolicy.DropOldest ? BoundedChannelFullMode.DropOldest : BoundedChannelFullMode.Wait,
             },
             _policy == OverflowPolicy.DropOldest ? OnEvicted : null);
-        _lastDelivered = _budget?.Now() ?? 0;
+        _lastDelivered = _joinedAt = _budget?.Now() ?? 0;
         _budget?.Join(this);
     }
 
@@ -267,6 +268,8 @@ public sealed class BoundedMessageQueue<T> : IDisposable, IBudgetMember
 
     long IBudgetMember.LastDelivered => Volatile.Read(ref _lastDelivered);
 
+    long IBudgetMember.JoinedAt => _joinedAt;
+
     bool IBudgetMember.MayDropOldest => _policy == OverflowPolicy.DropOldest;
 
     void IBudgetMember.TrimTo(long bytes)
@@ -298,12 +301,12 @@ public sealed class BoundedMessageQueue<T> : IDisposable, IBudgetMember
         {
             if (_maxBytes == 0 || _bytes + size <= _maxBytes)
             {
-                taken = _budget.TryTake(size, _bytes, _maxBytes, _lastDelivered, out maxBytes);
+                taken = _budget.TryTake(size, _bytes, _maxBytes, this, out maxBytes);
             }
             else
             {
                 // Full by its own limit already: the policy decides, within the share if that is smaller.
-                maxBytes = _budget.LimitFor(_maxBytes, _lastDelivered);
+                maxBytes = _budget.LimitFor(_maxBytes, this);
             }
         }
 
@@ -393,7 +396,7 @@ public sealed class BoundedMessageQueue<T> : IDisposable, IBudgetMember
 
     private void UpdateFlowLocked()
     {
-        long maxBytes = _budget is null ? _maxBytes : _budget.CurrentLimit(_maxBytes, _lastDelivered);
+        long maxBytes = _budget is null ? _maxBytes : _budget.CurrentLimit(_maxBytes, this);
         double fill = Math.Max((double)_count / _capacity, maxBytes > 0 ? (double)_bytes / maxBytes : 0);
         if (!_paused && fill >= _highWatermark)
         {

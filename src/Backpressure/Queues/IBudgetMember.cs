@@ -9,6 +9,9 @@ internal interface IBudgetMember
     /// <summary>The timestamp (of the budget's clock) when the queue last delivered a message, or joined: the smaller, the longer its consumer has taken nothing.</summary>
     long LastDelivered { get; }
 
+    /// <summary>The timestamp (of the budget's clock) when the queue joined.</summary>
+    long JoinedAt { get; }
+
     /// <summary>Whether the queue's policy lets it lose its oldest messages (drop-oldest).</summary>
     bool MayDropOldest { get; }
 

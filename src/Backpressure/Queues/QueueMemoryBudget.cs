@@ -8,26 +8,28 @@ namespace Backpressure.Queues;
 /// <remarks>
 /// <para>
 /// While the sum is under <see cref="Limit"/>, a queue is bounded only by its own limits. When a message would take the
-/// sum past it, the budget is under pressure, and room is made at the expense of the consumers that have gone longest
-/// without taking a message: the oldest messages of the drop-oldest queue that delivered least recently are dropped,
-/// as many as the sum is over, then the next stalest's. A consumer that keeps reading therefore loses nothing to one
-/// that stopped, however small their fair shares: 500 stalled subscribers and 10 reading ones on a 64 MiB budget leave
-/// each a share of 128 KiB, which a reader's queue passes on any hiccup of the server (a GC pause, a burst).
+/// sum past it, the budget is under pressure, and room is made at the expense of the clients that do not read. The
+/// budget tells three kinds of queue apart by when they joined and when they last delivered a message: a queue is
+/// <i>stalled</i> when its consumer has taken nothing for <see cref="StalledAfter"/> (a second); <i>new</i> when it
+/// joined less than twice that ago (it has not yet shown whether its client reads); and a <i>proven reader</i> when it
+/// is neither new nor stalled.
 /// </para>
 /// <para>
-/// A stalled queue, and any queue when no drop-oldest queue holds bytes, is held to its fair <see cref="Share"/>, the
-/// limit divided among the queues: a queue above its share is full, and its own <see cref="OverflowPolicy"/> decides
-/// (drop-oldest trims it to the share, drop-newest refuses, block waits), while from 90 % of the limit its watermarks
-/// are measured against the share, so the slow-consumer rule of its owner (the grace period, then a disconnect)
-/// applies to it as to any full queue. Queues whose policy forbids dropping what they accepted (block, drop-newest)
-/// are never trimmed by others.
+/// Room is taken, in this order, from the drop-oldest queue that delivered least recently if it is stalled, else from
+/// the largest new drop-oldest queue: their oldest messages are dropped, as many as the sum is over and at least a
+/// hundredth of the limit (so that a stream of messages under pressure needs a trim, and its scan of the queues, only
+/// now and then). While there is such room to take, a proven reader is not held to a share: it may queue up to its own
+/// limit. Without this, 500 stalled subscribers and 10 reading ones on a 64 MiB budget leave each a share of 128 KiB,
+/// which a reader's queue passes on any hiccup of the server (a GC pause, 500 clients connecting at once).
 /// </para>
 /// <para>
-/// Only a queue whose consumer is still taking messages takes room from others: one that delivered a message within
-/// the last second (<see cref="StalledAfter"/>), while a stalled one holds bytes. A consumer that has taken
-/// nothing for longer is stalled, and its queue is held to its share like the stalest one, so that stalled queues
-/// signal pause (and their producers can slow down) instead of taking turns emptying each other. A queue that joins
-/// counts as having just delivered.
+/// Every other queue is held to its fair <see cref="Share"/>, the limit divided among the queues: a queue above its
+/// share is full, and its own <see cref="OverflowPolicy"/> decides (drop-oldest trims it to the share, drop-newest
+/// refuses, block waits), while from 90 % of the limit its watermarks are measured against the share, so the
+/// slow-consumer rule of its owner (the grace period, then a disconnect) applies to it as to any full queue, and
+/// stalled queues signal pause (their producers can slow down) instead of taking turns emptying each other. When no
+/// queue is stalled or new, the largest drop-oldest queue above its share is trimmed to it. Queues whose policy forbids
+/// dropping what they accepted (block, drop-newest) are never trimmed by others.
 /// </para>
 /// <para>
 /// Trimming happens right after the message that passed the limit is queued, outside that queue's lock, so the sum
@@ -48,7 +50,7 @@ public sealed class QueueMemoryBudget
     private readonly TimeProvider _time;
     // Whether, as the last trim found, a drop-oldest queue holding bytes had delivered nothing for StalledAfter: the
     // room a delivering queue past its share may take from. False before any trim, so every queue is held to its share.
-    private bool _stalestStalled;
+    private bool _roomToTake;
 
     /// <summary>Creates a budget of <paramref name="limitBytes"/>.</summary>
     /// <param name="limitBytes">The most bytes the holders may hold between them.</param>
@@ -61,7 +63,7 @@ public sealed class QueueMemoryBudget
         _time = timeProvider ?? TimeProvider.System;
     }
 
-    /// <summary>How long a queue's consumer may take nothing and still take room from stalled ones under pressure: one second.</summary>
+    /// <summary>How long a queue's consumer may take nothing before it counts as stalled (and a new queue is new for twice that): one second.</summary>
     public static TimeSpan StalledAfter { get; } = TimeSpan.FromSeconds(1);
 
     /// <summary>The most bytes the holders may hold between them.</summary>
@@ -145,12 +147,9 @@ public sealed class QueueMemoryBudget
     internal long Now() => _time.GetTimestamp();
 
     /// <summary>
-    /// While the sum is over the limit, makes room: when a drop-oldest queue is stalled, drops the oldest messages of
-    /// the one that delivered least recently, as many as the sum is over and at least a hundredth of the limit, so that
-    /// a stream of messages under pressure needs a trim, and its scan of the queues, only now and then; when none is,
-    /// trims the largest drop-oldest queue above its share to the share. A few queues at most per call. Called by a
-    /// queue outside its own lock, after it took bytes while the sum was over; queues whose policy forbids dropping what
-    /// they accepted are never trimmed.
+    /// While the sum is over the limit, makes room as the type's remarks say: from the stalest drop-oldest queue if it
+    /// is stalled, else from the largest new one, else by trimming the largest above its share to the share. A few
+    /// queues at most per call. Called by a queue outside its own lock, after it took bytes while the sum was over.
     /// </summary>
     internal void TrimStalest()
     {
@@ -158,8 +157,8 @@ public sealed class QueueMemoryBudget
         {
             long over = Volatile.Read(ref _used) - Limit;
             long share = Share;
-            IBudgetMember? stalest = null, largest = null;
-            long oldest = long.MaxValue, most = share;
+            IBudgetMember? stalest = null, largest = null, largestNew = null;
+            long oldest = long.MaxValue, most = share, mostNew = 0;
             lock (_membership)
             {
                 foreach (IBudgetMember member in _members)
@@ -180,19 +179,24 @@ public sealed class QueueMemoryBudget
                     {
                         (largest, most) = (member, bytes);
                     }
+
+                    if (bytes > mostNew && !IsProven(member))
+                    {
+                        (largestNew, mostNew) = (member, bytes);
+                    }
                 }
             }
 
             bool stalled = stalest is not null && _time.GetElapsedTime(oldest) >= StalledAfter;
-            Volatile.Write(ref _stalestStalled, stalled);
+            Volatile.Write(ref _roomToTake, stalled || largestNew is not null);
             if (over <= 0)
             {
                 return;
             }
 
-            if (stalled)
+            if ((stalled ? stalest : largestNew) is { } victim)
             {
-                stalest!.TrimTo(Math.Max(0, stalest.Bytes - Math.Max(over, Limit / 100)));
+                victim.TrimTo(Math.Max(0, victim.Bytes - Math.Max(over, Limit / 100)));
             }
             else if (largest is not null)
             {
@@ -207,12 +211,12 @@ public sealed class QueueMemoryBudget
 
     /// <summary>
     /// Takes a message's <paramref name="size"/> for a queue that holds <paramref name="held"/> bytes, when the budget
-    /// has room, or the queue is delivering while a stalled queue holds bytes (whose messages will make the room), or
+    /// has room, or the queue is a proven reader while a stalled or new queue holds bytes (whose messages make the room), or
     /// it is within its share with the message (true); otherwise takes nothing (false). Either way <paramref name="limit"/>
     /// is the byte limit the queue is held to: <paramref name="ownLimit"/>, or its share under pressure. The bytes are
     /// added first and given back if refused, so that concurrent queues each see the others' messages.
     /// </summary>
-    internal bool TryTake(int size, long held, long ownLimit, long lastDelivered, out long limit)
+    internal bool TryTake(int size, long held, long ownLimit, IBudgetMember member, out long limit)
     {
         long used = Interlocked.Add(ref _used, size);
         if (used <= Limit)
@@ -223,7 +227,7 @@ public sealed class QueueMemoryBudget
         }
 
         Interlocked.Increment(ref _pressureEvents);
-        if (MayTakeFromStalled(lastDelivered))
+        if (MayPassShare(member))
         {
             RaisePeak(used);
             limit = ownLimit;
@@ -241,10 +245,10 @@ public sealed class QueueMemoryBudget
         return false;
     }
 
-    /// <summary>The byte limit a queue already full by its own limit is held to: the smaller of it and the share, under pressure, unless it is delivering while a stalled queue holds bytes.</summary>
-    internal long LimitFor(long ownLimit, long lastDelivered)
+    /// <summary>The byte limit a queue already full by its own limit is held to: the smaller of it and the share, under pressure, unless it is a proven reader with room to take.</summary>
+    internal long LimitFor(long ownLimit, IBudgetMember member)
     {
-        if (Volatile.Read(ref _used) < Limit || MayTakeFromStalled(lastDelivered))
+        if (Volatile.Read(ref _used) < Limit || MayPassShare(member))
         {
             return ownLimit;
         }
@@ -255,16 +259,20 @@ public sealed class QueueMemoryBudget
 
     /// <summary>
     /// The byte limit a queue's watermarks are measured against now: its share from 90 % of the budget up, unless it
-    /// is delivering while a stalled queue holds bytes. The band keeps a queue held at its share from signalling resume
+    /// is a proven reader with room to take. The band keeps a queue held at its share from signalling resume
     /// each time a trim brings the sum just under the limit, and pause again at the next message.
     /// </summary>
-    internal long CurrentLimit(long ownLimit, long lastDelivered) =>
-        Volatile.Read(ref _used) < Limit - (Limit / 10) || MayTakeFromStalled(lastDelivered) ? ownLimit : HeldTo(ownLimit);
+    internal long CurrentLimit(long ownLimit, IBudgetMember member) =>
+        Volatile.Read(ref _used) < Limit - (Limit / 10) || MayPassShare(member) ? ownLimit : HeldTo(ownLimit);
 
-    // A queue whose consumer is taking messages is not held to a share while a stalled drop-oldest queue holds bytes:
-    // that queue's oldest messages make its room.
-    private bool MayTakeFromStalled(long lastDelivered) =>
-        Volatile.Read(ref _stalestStalled) && _time.GetElapsedTime(lastDelivered) < StalledAfter;
+    // A proven reader (in the budget for StalledAfter, and delivering within it) is not held to a share while a
+    // stalled or a new drop-oldest queue holds bytes: that queue's oldest messages make its room.
+    private bool MayPassShare(IBudgetMember member) =>
+        Volatile.Read(ref _roomToTake) && IsProven(member) && _time.GetElapsedTime(member.LastDelivered) < StalledAfter;
+
+    // In the budget long enough to have shown whether it reads: twice StalledAfter, so that a newcomer that read for a
+    // moment and stopped counts as stalled before it stops counting as new.
+    private bool IsProven(IBudgetMember member) => _time.GetElapsedTime(member.JoinedAt) >= 2 * StalledAfter;
 
     // Under pressure a queue is held to its share, or to its own limit when that is smaller (0: it has none).
     private long HeldTo(long ownLimit) => ownLimit > 0 ? Math.Min(ownLimit, Share) : Share;

@@ -26,7 +26,7 @@ public sealed class QueueMemoryBudgetTests
     }
 
     [Fact]
-    public void UnderPressure_WhileNoQueueIsStalled_TheLargestDropOldestQueueIsTrimmedToItsShare()
+    public void UnderPressure_TheLargestNewQueue_LosesItsOldestMessages_AsManyAsTheSumIsOver()
     {
         var budget = new QueueMemoryBudget(1000);
         using var slow = Queue(budget);
@@ -37,17 +37,45 @@ public sealed class QueueMemoryBudgetTests
         }
 
         // The budget is full; the fast consumer's message passes it, but its queue is far under its share (500), so it
-        // is taken, and the largest queue is trimmed from its oldest end to its share at once: neither has gone a second
-        // without delivering, so neither counts as stalled.
+        // is taken, and the largest queue that has not yet shown whether its client reads loses its oldest message.
         Assert.Equal(EnqueueOutcome.Enqueued, fast.TryEnqueue(new byte[100]));
 
-        Assert.Equal(500, slow.GetStatistics().Bytes);
-        Assert.Equal(5, slow.GetStatistics().Dropped);
-        Assert.Equal(600, budget.Used);
+        Assert.Equal(900, slow.GetStatistics().Bytes);
+        Assert.Equal(1, slow.GetStatistics().Dropped);
+        Assert.Equal(1000, budget.Used);
         Assert.Equal(0, fast.GetStatistics().Dropped);
         // For an instant the sum was one message over the limit.
         Assert.Equal(1100, budget.PeakUsed);
         Assert.Equal(1, budget.PressureEvents);
+    }
+
+    [Fact]
+    public void UnderPressure_WhenNoQueueIsNewOrStalled_TheLargestIsTrimmedToItsShare()
+    {
+        var time = new FakeTimeProvider();
+        var budget = new QueueMemoryBudget(1000, time);
+        using var large = Queue(budget);
+        using var small = Queue(budget);
+        time.Advance(2 * QueueMemoryBudget.StalledAfter);
+        foreach (var queue in new[] { large, small })
+        {
+            queue.TryEnqueue(new byte[100]);
+            queue.TryDequeue(out _);
+        }
+
+        for (int i = 0; i < 10; i++)
+        {
+            large.TryEnqueue(new byte[100]);
+        }
+
+        // Both have read within the last second and are no longer new: neither is anyone's room, so the largest is held
+        // to its share (500) at once.
+        Assert.Equal(EnqueueOutcome.Enqueued, small.TryEnqueue(new byte[100]));
+
+        Assert.Equal(500, large.GetStatistics().Bytes);
+        Assert.Equal(5, large.GetStatistics().Dropped);
+        Assert.Equal(600, budget.Used);
+        Assert.Equal(0, small.GetStatistics().Dropped);
     }
 
     [Fact]
@@ -72,7 +100,8 @@ public sealed class QueueMemoryBudgetTests
         using var reader = Queue(budget);
         Assert.Equal(1000, budget.Used);
         Assert.Equal(200, budget.Share);
-        time.Advance(QueueMemoryBudget.StalledAfter);
+        // Long enough for the reader to have shown that it reads, and for the others to count as stalled.
+        time.Advance(2 * QueueMemoryBudget.StalledAfter);
         Assert.Equal(EnqueueOutcome.Enqueued, reader.TryEnqueue(new byte[100]));
         Assert.True(reader.TryDequeue(out _));
 
