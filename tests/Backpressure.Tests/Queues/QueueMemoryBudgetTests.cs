@@ -5,6 +5,14 @@ namespace Backpressure.Tests.Queues;
 
 public sealed class QueueMemoryBudgetTests
 {
+    private static void EnqueueHundreds(BoundedMessageQueue<byte[]> queue, int messages)
+    {
+        for (int i = 0; i < messages; i++)
+        {
+            queue.TryEnqueue(new byte[100]);
+        }
+    }
+
     private static BoundedMessageQueue<byte[]> Queue(QueueMemoryBudget budget, OverflowPolicy policy = OverflowPolicy.DropOldest, long maxBytes = 1000) =>
         new(new BoundedMessageQueueOptions { Capacity = 1000, MaxBytes = maxBytes, OverflowPolicy = policy, Budget = budget }, m => m.Length);
 
@@ -31,10 +39,7 @@ public sealed class QueueMemoryBudgetTests
         var budget = new QueueMemoryBudget(1000);
         using var slow = Queue(budget);
         using var fast = Queue(budget);
-        for (int i = 0; i < 10; i++)
-        {
-            slow.TryEnqueue(new byte[100]);
-        }
+        EnqueueHundreds(slow, 10);
 
         // The budget is full; the fast consumer's message passes it, but its queue is far under its share (500), so it
         // is taken, and the largest queue that has not yet shown whether its client reads loses its oldest message.
@@ -63,10 +68,7 @@ public sealed class QueueMemoryBudgetTests
             queue.TryDequeue(out _);
         }
 
-        for (int i = 0; i < 10; i++)
-        {
-            large.TryEnqueue(new byte[100]);
-        }
+        EnqueueHundreds(large, 10);
 
         // Both have read within the last second and are no longer new: neither is anyone's room, so the largest is held
         // to its share (500) at once.
