@@ -259,16 +259,18 @@ public sealed class QueueMemoryBudget
 
     /// <summary>
     /// The byte limit a queue's watermarks are measured against now: its share from 90 % of the budget up, unless it
-    /// is a proven reader with room to take. The band keeps a queue held at its share from signalling resume
+    /// is a proven reader (whose pause would only slow a client that reads, before any room is known to be short).
+    /// The band keeps a queue held at its share from signalling resume
     /// each time a trim brings the sum just under the limit, and pause again at the next message.
     /// </summary>
     internal long CurrentLimit(long ownLimit, IBudgetMember member) =>
-        Volatile.Read(ref _used) < Limit - (Limit / 10) || MayPassShare(member) ? ownLimit : HeldTo(ownLimit);
+        Volatile.Read(ref _used) < Limit - (Limit / 10) || IsProvenReader(member) ? ownLimit : HeldTo(ownLimit);
 
     // A proven reader (in the budget for StalledAfter, and delivering within it) is not held to a share while a
     // stalled or a new drop-oldest queue holds bytes: that queue's oldest messages make its room.
-    private bool MayPassShare(IBudgetMember member) =>
-        Volatile.Read(ref _roomToTake) && IsProven(member) && _time.GetElapsedTime(member.LastDelivered) < StalledAfter;
+    private bool MayPassShare(IBudgetMember member) => Volatile.Read(ref _roomToTake) && IsProvenReader(member);
+
+    private bool IsProvenReader(IBudgetMember member) => IsProven(member) && _time.GetElapsedTime(member.LastDelivered) < StalledAfter;
 
     // In the budget long enough to have shown whether it reads: twice StalledAfter, so that a newcomer that read for a
     // moment and stopped counts as stalled before it stops counting as new.

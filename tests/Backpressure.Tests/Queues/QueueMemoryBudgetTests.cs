@@ -156,6 +156,31 @@ public sealed class QueueMemoryBudgetTests
     }
 
     [Fact]
+    public void NearTheLimit_AProvenReaderSignalsPauseAgainstItsOwnLimit_ANewQueueAgainstItsShare()
+    {
+        var time = new FakeTimeProvider();
+        var budget = new QueueMemoryBudget(1000, time);
+        using var reader = Queue(budget);
+        using var other = Queue(budget);
+        time.Advance(2 * QueueMemoryBudget.StalledAfter);
+        reader.TryEnqueue(new byte[100]);
+        reader.TryDequeue(out _);
+        using var newcomer = Queue(budget);
+        Assert.Equal(333, budget.Share);
+
+        EnqueueHundreds(other, 3);
+        EnqueueHundreds(reader, 3);
+        EnqueueHundreds(newcomer, 3);
+        reader.TryEnqueue(new byte[100]);
+
+        // At 90 % of the budget and more, the newcomer's 300 bytes are 90 % of its share: a pause. The reader's 400 are
+        // 40 % of its own limit: a client that reads is not told to pause before any room is known to be short.
+        Assert.Equal(1000, budget.Used);
+        Assert.True(newcomer.IsPaused);
+        Assert.False(reader.IsPaused);
+    }
+
+    [Fact]
     public void UnderPressure_ABlockingQueueAboveItsShareIsFull_AndSignalsPauseAgainstItsShare()
     {
         var budget = new QueueMemoryBudget(1000);
