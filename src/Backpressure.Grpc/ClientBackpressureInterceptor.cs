@@ -76,15 +76,15 @@ public sealed class ClientBackpressureInterceptor : Interceptor
             {
                 if (_options.FailFastWhilePushedBack)
                 {
-                    throw current.Refuse($"pushed back for {Milliseconds(pushback)} ms more", "pushed-back", pushback);
+                    throw current.Refuse(PushedBack(pushback));
                 }
 
                 await Task.Delay(pushback, _time, context.Options.CancellationToken).ConfigureAwait(false);
             }
 
-            if (_throttle is not null && !_throttle.TryAcquire())
+            if (Throttled() is { } throttled)
             {
-                throw current.Refuse("refused by the client's adaptive throttle: the server has been refusing most calls", "throttled", TimeSpan.FromSeconds(1));
+                throw current.Refuse(throttled);
             }
 
             current.Started.TrySetResult(current.Call = continuation(request, context));
@@ -188,15 +188,16 @@ public sealed class ClientBackpressureInterceptor : Interceptor
     {
         _budget.RecordRequest();
         TimeSpan pushback = _pushback.Remaining;
-        if (pushback > TimeSpan.Zero)
-        {
-            return LocalRefusal($"pushed back for {Milliseconds(pushback)} ms more", "pushed-back", pushback);
-        }
-
-        return _throttle is not null && !_throttle.TryAcquire()
-            ? LocalRefusal("refused by the client's adaptive throttle: the server has been refusing most calls", "throttled", TimeSpan.FromSeconds(1))
-            : null;
+        return pushback > TimeSpan.Zero ? PushedBack(pushback) : Throttled();
     }
+
+    // The throttle's refusal of a call about to be sent; null when it lets the call go.
+    private RpcException? Throttled() => _throttle is not null && !_throttle.TryAcquire()
+        ? LocalRefusal("refused by the client's adaptive throttle: the server has been refusing most calls", "throttled", TimeSpan.FromSeconds(1))
+        : null;
+
+    private static RpcException PushedBack(TimeSpan pushback) =>
+        LocalRefusal($"pushed back for {Milliseconds(pushback)} ms more", "pushed-back", pushback);
 
     // What the server refused for overload: retried (unary), and taught to the pushback.
     private static bool IsRefusal(StatusCode code) => code is StatusCode.ResourceExhausted or StatusCode.Unavailable;
@@ -248,9 +249,8 @@ public sealed class ClientBackpressureInterceptor : Interceptor
 
         public Status LocalStatus { get; private set; }
 
-        public RpcException Refuse(string detail, string why, TimeSpan retryAfter)
+        public RpcException Refuse(RpcException refusal)
         {
-            RpcException refusal = LocalRefusal(detail, why, retryAfter);
             LocalStatus = refusal.Status;
             Started.TrySetResult(null);
             return refusal;
@@ -265,6 +265,8 @@ public sealed class ClientBackpressureInterceptor : Interceptor
     private sealed class StreamOutcome(ClientBackpressureInterceptor owner)
     {
         private int _learnt;
+
+        public bool IsLearnt => Volatile.Read(ref _learnt) != 0;
 
         public void Accepted()
         {
@@ -302,12 +304,18 @@ public sealed class ClientBackpressureInterceptor : Interceptor
         }
     }
 
-    /// <summary>A response stream read through, telling its <see cref="StreamOutcome"/> what it saw.</summary>
+    /// <summary>
+    /// A response stream read through, telling its <see cref="StreamOutcome"/> what it saw; once that is learnt (at the
+    /// first message), every later read goes straight to the stream, with no wrapper of its own.
+    /// </summary>
     private sealed class ObservedStream<T>(IAsyncStreamReader<T> inner, StreamOutcome outcome) : IAsyncStreamReader<T>
     {
         public T Current => inner.Current;
 
-        public async Task<bool> MoveNext(CancellationToken cancellationToken)
+        public Task<bool> MoveNext(CancellationToken cancellationToken) =>
+            outcome.IsLearnt ? inner.MoveNext(cancellationToken) : ObserveAsync(cancellationToken);
+
+        private async Task<bool> ObserveAsync(CancellationToken cancellationToken)
         {
             try
             {

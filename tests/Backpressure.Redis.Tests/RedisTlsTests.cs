@@ -35,22 +35,12 @@ public sealed class RedisTlsTests : IAsyncLifetime
         await File.WriteAllTextAsync(Path.Combine(_folder, "key.pem"), key.ExportPkcs8PrivateKeyPem());
 
         _port = ExternalCommand.FreePort();
-        var start = new ProcessStartInfo("redis-server") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string arg in new[]
-        {
+        _redis = RedisServer.Launch(
+        [
             "--port", "0", "--tls-port", _port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
             "--tls-cert-file", Path.Combine(_folder, "cert.pem"), "--tls-key-file", Path.Combine(_folder, "key.pem"),
             "--tls-ca-cert-file", Path.Combine(_folder, "cert.pem"), "--tls-auth-clients", "no", "--save", "", "--appendonly", "no",
-        })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        _redis = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start; run scripts/bootstrap.sh redis-server");
-        _redis.OutputDataReceived += (_, _) => { };
-        _redis.ErrorDataReceived += (_, _) => { };
-        _redis.BeginOutputReadLine();
-        _redis.BeginErrorReadLine();
+        ]);
     }
 
     public async Task DisposeAsync()

@@ -26,22 +26,13 @@ public sealed class RedisCluster : IAsyncLifetime
         for (int i = 0; i < 6; i++)
         {
             int port = ExternalCommand.FreePort();
-            var start = new ProcessStartInfo("redis-server") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _folder };
-            foreach (string arg in new[]
-            {
+            Process process = RedisServer.Launch(
+            [
                 "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--protected-mode", "no",
                 "--cluster-enabled", "yes", "--cluster-config-file", $"nodes-{port}.conf", "--cluster-node-timeout", "3000",
                 "--save", "", "--appendonly", "no", "--dir", _folder,
-            })
-            {
-                start.ArgumentList.Add(arg);
-            }
-
-            Process process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start; run scripts/bootstrap.sh redis-server");
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, _) => { };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
+            ],
+            _folder);
             _nodes.Add((port, process));
         }
 

@@ -46,21 +46,8 @@ public sealed class RedisServer : IAsyncLifetime
 
     public async Task StartAsync()
     {
-        var start = new ProcessStartInfo("redis-server")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
         string[] password = _password is null ? [] : ["--requirepass", _password];
-        foreach (string arg in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no" }.Concat(password))
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        _process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start; run scripts/bootstrap.sh redis-server");
-        _process.OutputDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
+        _process = Launch(["--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no", .. password]);
         for (int i = 0; i < 100; i++)
         {
             try
@@ -86,6 +73,31 @@ public sealed class RedisServer : IAsyncLifetime
         }
 
         throw new InvalidOperationException($"redis-server did not listen on port {Port} within 5 s");
+    }
+
+    /// <summary>
+    /// Starts a <c>redis-server</c> with <paramref name="arguments"/>, its output read and dropped (a full pipe would stall
+    /// it); for servers this fixture does not describe (a cluster's nodes, a TLS-only server).
+    /// </summary>
+    internal static Process Launch(IEnumerable<string> arguments, string? workingDirectory = null)
+    {
+        var start = new ProcessStartInfo("redis-server") { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (workingDirectory is not null)
+        {
+            start.WorkingDirectory = workingDirectory;
+        }
+
+        foreach (string argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        Process process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start; run scripts/bootstrap.sh redis-server");
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
     }
 
     /// <summary>The <c>process_id</c> that the Redis on <see cref="Port"/> reports, so a test never talks to a server it did not start.</summary>

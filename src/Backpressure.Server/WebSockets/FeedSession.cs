@@ -14,13 +14,10 @@ internal sealed class FeedSession(WebSocket socket, WebSocketSessionRequest requ
 {
     public const string Endpoint = "feed";
 
-    // While a subscriber's queue is paused, or its socket has taken nothing for StalledAfter, one message in this many is made.
+    // While a subscriber's queue is paused, or its socket has taken nothing for as long as the memory budget takes to
+    // count a queue as stalled, one message in this many is made. The socket's wait is needed besides the pause: under
+    // the budget's pressure a stalled queue may have been emptied for a reader's benefit, and so be far from paused.
     private const int StalledFraction = 10;
-
-    // A send that waits this long for the client to read is a client that stopped, not one behind for a moment. Needed
-    // besides the pause: under a memory budget's pressure a stalled queue may have been emptied for a reader's benefit,
-    // and so be far from paused.
-    private static readonly TimeSpan StalledAfter = TimeSpan.FromSeconds(1);
 
     public async Task RunAsync(WebSocketSessions sessions, CancellationToken aborted)
     {
@@ -72,7 +69,7 @@ internal sealed class FeedSession(WebSocket socket, WebSocketSessionRequest requ
                 // is dropped unread, so only every tenth message is made until it catches up (its numbering skips the
                 // rest, as drops would). Five hundred stalled subscribers otherwise cost the server a core making
                 // messages nobody reads, at the expense of those who do; the tenth keeps the newest ones fresh.
-                if (request.Policy != OverflowPolicy.Block && seq % StalledFraction != 0 && (outbox.IsPaused || outbox.CurrentSendWait > StalledAfter))
+                if (request.Policy != OverflowPolicy.Block && seq % StalledFraction != 0 && (outbox.IsPaused || outbox.CurrentSendWait > QueueMemoryBudget.StalledAfter))
                 {
                     continue;
                 }

@@ -143,6 +143,7 @@ public sealed class WebSocketEndpointOptions
                 $"{nameof(SocketSendBufferBytes)} must be 0 (the operating system's choice) or between 4096 and {SocketSendBufferBytesCeiling} (was {SocketSendBufferBytes}).",
                 nameof(SocketSendBufferBytes));
         }
+
         if (SlowClientGracePeriod <= TimeSpan.Zero)
         {
             throw new ArgumentException($"{nameof(SlowClientGracePeriod)} must be greater than zero (was {SlowClientGracePeriod}).", nameof(SlowClientGracePeriod));

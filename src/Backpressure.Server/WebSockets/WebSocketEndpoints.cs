@@ -53,6 +53,7 @@ internal static class WebSocketEndpoints
         {
             context.TryLimitSocketSendBuffer(limits.SocketSendBufferBytes);
         }
+
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         if (ingest)
         {

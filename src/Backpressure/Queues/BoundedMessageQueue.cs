@@ -115,7 +115,7 @@ public sealed class BoundedMessageQueue<T> : IDisposable, IBudgetMember
             outcome = OfferLocked(item, size);
         }
 
-        TrimOthersIfOver();
+        MakeRoomIfOver();
         return outcome;
     }
 
@@ -137,7 +137,7 @@ public sealed class BoundedMessageQueue<T> : IDisposable, IBudgetMember
 
         if (outcome != EnqueueOutcome.Full)
         {
-            TrimOthersIfOver();
+            MakeRoomIfOver();
             return ValueTask.FromResult(outcome);
         }
 
@@ -246,7 +246,7 @@ public sealed class BoundedMessageQueue<T> : IDisposable, IBudgetMember
 
             if (outcome != EnqueueOutcome.Full)
             {
-                TrimOthersIfOver();
+                MakeRoomIfOver();
                 return outcome;
             }
 
@@ -254,13 +254,13 @@ public sealed class BoundedMessageQueue<T> : IDisposable, IBudgetMember
         }
     }
 
-    // After taking bytes it was entitled to while the budget was over its limit, a queue has the stalest ones trimmed.
+    // After taking bytes it was entitled to while the budget was over its limit, a queue has the budget make room.
     // Outside its own lock: a queue never holds its lock while taking another's.
-    private void TrimOthersIfOver()
+    private void MakeRoomIfOver()
     {
         if (_budget is { } budget && budget.Used > budget.Limit)
         {
-            budget.TrimStalest();
+            budget.MakeRoom();
         }
     }
 

@@ -43,13 +43,15 @@ public sealed class QueueMemoryBudget
     // Read under the lock by a trim, which takes no queue's lock meanwhile (it trims after the scan).
     private readonly List<IBudgetMember> _members = [];
     private readonly Lock _membership = new();
+    private readonly TimeProvider _time;
+    // StalledAfter in the clock's timestamp units, so that a scan of the queues compares timestamps, not elapsed times.
+    private readonly long _stalledAfterTicks;
     private long _used;
     private long _peakUsed;
     private int _queues;
     private long _pressureEvents;
-    private readonly TimeProvider _time;
-    // Whether, as the last trim found, a drop-oldest queue holding bytes had delivered nothing for StalledAfter: the
-    // room a delivering queue past its share may take from. False before any trim, so every queue is held to its share.
+    // Whether, as the last scan found, a stalled or a new drop-oldest queue holds bytes: room a proven reader past its
+    // share may take. False before any scan, so every queue is held to its share until one has run.
     private bool _roomToTake;
 
     /// <summary>Creates a budget of <paramref name="limitBytes"/>.</summary>
@@ -61,6 +63,7 @@ public sealed class QueueMemoryBudget
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limitBytes);
         Limit = limitBytes;
         _time = timeProvider ?? TimeProvider.System;
+        _stalledAfterTicks = (long)(StalledAfter.TotalSeconds * _time.TimestampFrequency);
     }
 
     /// <summary>How long a queue's consumer may take nothing before it counts as stalled (and a new queue is new for twice that): one second.</summary>
@@ -151,10 +154,11 @@ public sealed class QueueMemoryBudget
     /// is stalled, else from the largest new one, else by trimming the largest above its share to the share. A few
     /// queues at most per call. Called by a queue outside its own lock, after it took bytes while the sum was over.
     /// </summary>
-    internal void TrimStalest()
+    internal void MakeRoom()
     {
         for (int round = 0; round < 4; round++)
         {
+            long now = _time.GetTimestamp();
             long over = Volatile.Read(ref _used) - Limit;
             long share = Share;
             IBudgetMember? stalest = null, largest = null, largestNew = null;
@@ -180,14 +184,14 @@ public sealed class QueueMemoryBudget
                         (largest, most) = (member, bytes);
                     }
 
-                    if (bytes > mostNew && !IsProven(member))
+                    if (bytes > mostNew && !IsProven(member, now))
                     {
                         (largestNew, mostNew) = (member, bytes);
                     }
                 }
             }
 
-            bool stalled = stalest is not null && _time.GetElapsedTime(oldest) >= StalledAfter;
+            bool stalled = stalest is not null && now - oldest >= _stalledAfterTicks;
             Volatile.Write(ref _roomToTake, stalled || largestNew is not null);
             if (over <= 0)
             {
@@ -266,15 +270,20 @@ public sealed class QueueMemoryBudget
     internal long CurrentLimit(long ownLimit, IBudgetMember member) =>
         Volatile.Read(ref _used) < Limit - (Limit / 10) || IsProvenReader(member) ? ownLimit : HeldTo(ownLimit);
 
-    // A proven reader (in the budget for StalledAfter, and delivering within it) is not held to a share while a
-    // stalled or a new drop-oldest queue holds bytes: that queue's oldest messages make its room.
+    // A proven reader is not held to a share while a stalled or a new drop-oldest queue holds bytes: that queue's oldest
+    // messages make its room.
     private bool MayPassShare(IBudgetMember member) => Volatile.Read(ref _roomToTake) && IsProvenReader(member);
 
-    private bool IsProvenReader(IBudgetMember member) => IsProven(member) && _time.GetElapsedTime(member.LastDelivered) < StalledAfter;
+    // Neither new nor stalled: it has shown that its client reads, and still does.
+    private bool IsProvenReader(IBudgetMember member)
+    {
+        long now = _time.GetTimestamp();
+        return IsProven(member, now) && now - member.LastDelivered < _stalledAfterTicks;
+    }
 
     // In the budget long enough to have shown whether it reads: twice StalledAfter, so that a newcomer that read for a
     // moment and stopped counts as stalled before it stops counting as new.
-    private bool IsProven(IBudgetMember member) => _time.GetElapsedTime(member.JoinedAt) >= 2 * StalledAfter;
+    private bool IsProven(IBudgetMember member, long now) => now - member.JoinedAt >= 2 * _stalledAfterTicks;
 
     // Under pressure a queue is held to its share, or to its own limit when that is smaller (0: it has none).
     private long HeldTo(long ownLimit) => ownLimit > 0 ? Math.Min(ownLimit, Share) : Share;
