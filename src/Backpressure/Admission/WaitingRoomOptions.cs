@@ -15,10 +15,11 @@ public sealed class WaitingRoomOptions
     /// <summary>
     /// CoDel's target: the queueing delay a standing queue may keep. While the queue has not been empty for
     /// <see cref="Interval"/>, the newest waiter is served first and a waiter that has waited more than twice
-    /// this is shed. Null (the default): the limiter's mean service time (a waiter in a standing queue at most
-    /// about triples its latency), at least 5 ms (Meta's target for services of about a millisecond) and at
-    /// most half of <see cref="MaxWait"/>; otherwise more than 0 and at most 10 minutes. Raise it for an endpoint
-    /// that must absorb bursts longer than the interval without refusals.
+    /// this is shed. Null (the default): ten times the limiter's mean service time (a burst that takes up to about
+    /// ten service times to drain, some ten waiters per permit, is served rather than shed), at least 5 ms (Meta's
+    /// target for services of about a millisecond) and at most half of <see cref="MaxWait"/>; otherwise more than 0
+    /// and at most 10 minutes. Lower it where latency matters more than absorbing bursts: a waiter in a standing
+    /// queue may wait up to twice the target.
     /// </summary>
     public TimeSpan? Target { get; set; }
 

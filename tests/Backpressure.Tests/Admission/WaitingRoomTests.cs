@@ -51,6 +51,19 @@ public sealed class WaitingRoomTests
         Assert.StartsWith($"{option} must be", e.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(0.1, 5, 100)] // the floor: Meta's 5 ms target and 100 ms interval
+    [InlineData(2, 20, 400)] // ten service times, an interval of twenty targets
+    [InlineData(20, 200, 1000)] // the interval at most 1 s
+    [InlineData(200, 500, 1000)] // the target at most half of MaxWait (1 s)
+    public void ByDefault_TheTargetIsTenServiceTimes_WithinItsBounds(double serviceMilliseconds, double targetMilliseconds, double intervalMilliseconds)
+    {
+        using var room = NewRoom(holdTime: TimeSpan.FromMilliseconds(serviceMilliseconds));
+
+        Assert.Equal(TimeSpan.FromMilliseconds(targetMilliseconds), room.Target);
+        Assert.Equal(TimeSpan.FromMilliseconds(intervalMilliseconds), room.Interval);
+    }
+
     [Fact]
     public async Task WithRoom_ARequestIsAdmittedAtOnce_AndCounted()
     {
