@@ -33,8 +33,9 @@ internal sealed class AdmissionQueue : IDisposable
     private const int Levels = 4;
     private const int Reasons = 6;
     // The default target, in service times: a burst that takes up to about ten service times to drain (about ten
-    // waiters per permit, at any limit) is a good queue and is served, not shed. One service time shed S3's bursts
-    // of 200 ms (1.6 % refused); CoDel's own 5 % of the interval is for networks, whose queues hold packets, not callers.
+    // waiters per permit, at any limit) is a good queue and is served, not shed. One service time shed part of S3's
+    // bursts of 200 ms (1.6 % refused, 2.9 % with a fixed 20 ms); CoDel's own 5 % of the interval is for networks,
+    // whose queues hold packets, not callers.
     private const int TargetServiceTimes = 10;
     private static readonly TimeSpan s_minimumTarget = TimeSpan.FromMilliseconds(5);
     private static readonly TimeSpan s_minimumInterval = TimeSpan.FromMilliseconds(100);
