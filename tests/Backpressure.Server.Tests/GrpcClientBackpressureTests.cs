@@ -46,12 +46,14 @@ public sealed class GrpcClientBackpressureTests : IAsyncLifetime
 
     private static CallInvoker Invoker(GrpcChannel channel, GrpcClientBackpressureOptions options) => channel.Intercept(new ClientBackpressureInterceptor(options));
 
+    private void RefuseTheFirstCallWithAPushbackOfOneAndAHalfSeconds() => Echo.Answer = calls => calls == 1
+        ? throw new RpcException(new Status(StatusCode.ResourceExhausted, "busy"), new Metadata { { BackpressureInterceptor.RetryPushbackTrailer, "1500" } })
+        : "ok";
+
     [Fact]
     public async Task ToldToPushBack_NewCallsFailFastUntilThePushbackEnds_AndNoneReachesTheServer()
     {
-        Echo.Answer = calls => calls == 1
-            ? throw new RpcException(new Status(StatusCode.ResourceExhausted, "busy"), new Metadata { { BackpressureInterceptor.RetryPushbackTrailer, "1500" } })
-            : "ok";
+        RefuseTheFirstCallWithAPushbackOfOneAndAHalfSeconds();
         using var channel = GrpcChannel.ForAddress(_server.Urls.First());
         CallInvoker invoker = Invoker(channel, new GrpcClientBackpressureOptions { MaxRetries = 0, Throttle = false });
 
@@ -108,9 +110,7 @@ public sealed class GrpcClientBackpressureTests : IAsyncLifetime
     [Fact]
     public async Task AStreamToldToPushBack_HoldsBackTheStreamsAndCallsAfterIt_AndNoneReachesTheServer()
     {
-        Echo.Answer = calls => calls == 1
-            ? throw new RpcException(new Status(StatusCode.ResourceExhausted, "busy"), new Metadata { { BackpressureInterceptor.RetryPushbackTrailer, "1500" } })
-            : "ok";
+        RefuseTheFirstCallWithAPushbackOfOneAndAHalfSeconds();
         using var channel = GrpcChannel.ForAddress(_server.Urls.First());
         CallInvoker invoker = Invoker(channel, new GrpcClientBackpressureOptions { MaxRetries = 0, Throttle = false });
 

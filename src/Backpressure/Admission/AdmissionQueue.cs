@@ -78,17 +78,17 @@ internal sealed class AdmissionQueue : IDisposable
         _options = options;
         _shedByPriority = options.ShedByPriority;
         _time = time;
-        _serviceTime = limiter switch
+        switch (limiter)
         {
-            AdaptiveConcurrencyLimiter adaptive => () => adaptive.MeanLatency,
-            PressureGauge gauge => () => gauge.MeanHoldTime,
-            _ => null,
-        };
-        if (limiter is AdaptiveConcurrencyLimiter notifying)
-        {
-            // Our own limiter reports every permit returned: its leases go out as they are, with no wrapper to allocate.
-            notifying.NotifyOnPermitReturned(OnPermitReturned);
-            _limiterReportsReturns = true;
+            case AdaptiveConcurrencyLimiter adaptive:
+                _serviceTime = () => adaptive.MeanLatency;
+                // Our own limiter reports every permit returned: its leases go out as they are, with no wrapper to allocate.
+                adaptive.NotifyOnPermitReturned(OnPermitReturned);
+                _limiterReportsReturns = true;
+                break;
+            case PressureGauge gauge:
+                _serviceTime = () => gauge.MeanHoldTime;
+                break;
         }
 
         for (int level = 0; level < Levels; level++)
