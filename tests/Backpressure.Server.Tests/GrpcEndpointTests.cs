@@ -28,7 +28,7 @@ public sealed class GrpcEndpointTests
         using var slow = new Flow.FlowClient(slowChannel).Subscribe(request);
         using var fast = new Flow.FlowClient(fastChannel).Subscribe(request);
         Task<long> fastReading = Task.Run(() => ReadAllAsync(fast, TimeSpan.FromSeconds(4)));
-        long heapBefore = ManagedHeapAfterCollection();
+        long heapBefore = ManagedHeap.AfterCollection();
 
         long read = 0;
         long worstInFlightBytes = 0;
@@ -41,7 +41,7 @@ public sealed class GrpcEndpointTests
             worstInFlightBytes = Math.Max(worstInFlightBytes, (sent - read) * (Payload + GrpcEndpointOptions.MessageEnvelopeBytes));
         }
 
-        long heapGrowth = ManagedHeapAfterCollection() - heapBefore;
+        long heapGrowth = ManagedHeap.AfterCollection() - heapBefore;
         long fastRead = await fastReading;
 
         // Written but unread: the reader's window, Kestrel's response buffer, and the message being read and the one being written.
@@ -235,13 +235,5 @@ public sealed class GrpcEndpointTests
         }
 
         return condition();
-    }
-
-    private static long ManagedHeapAfterCollection()
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-        return GC.GetTotalMemory(forceFullCollection: true);
     }
 }
