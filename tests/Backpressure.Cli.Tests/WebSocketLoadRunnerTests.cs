@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Backpressure.Cli.Tests;
 
+[Collection(DeliveryMeasuringTests.Name)]
 public sealed class WebSocketLoadRunnerTests
 {
     [Theory]
