@@ -41,12 +41,41 @@ internal static partial class CommandLineValues
         return null;
     }
 
+    /// <summary>
+    /// Reads <paramref name="option"/> in a command's validator: its value, or <paramref name="fallback"/>
+    /// when it was left out. False when it was given but cannot be read (see <see cref="TryRead"/>).
+    /// </summary>
+    public static bool TryGetGiven<T>(this CommandResult result, System.CommandLine.Option<T> option, T fallback, out T value)
+    {
+        value = fallback;
+        return result.GetResult(option) is not { } given || given.TryRead(out value);
+    }
+
+    /// <summary>
+    /// An option's value in a validator, or false when it cannot be read (given twice, or not of its type).
+    /// System.CommandLine converts a value only when it is read, throws if that fails and has no way to ask
+    /// first; the parse reports the same conversion error for the option by itself, so a validator that
+    /// cannot read the value has nothing to add.
+    /// </summary>
+    public static bool TryRead<T>(this OptionResult result, out T value)
+    {
+        try
+        {
+            value = result.GetValueOrDefault<T>()!;
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            value = default!;
+            return false;
+        }
+    }
+
     /// <summary>Refuses a value of <paramref name="option"/> below <paramref name="least"/>, naming the option.</summary>
     public static void RequireAtLeast(this System.CommandLine.Option<int> option, int least) =>
         option.Validators.Add(r =>
         {
-            int value = r.GetValueOrDefault<int>();
-            if (value < least)
+            if (r.TryRead(out int value) && value < least)
             {
                 r.AddError($"{option.Name} must be at least {least} (was {value}).");
             }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using Backpressure.Cli.Demo;
 using Backpressure.Cli.Grpc;
 using Backpressure.Cli.Load;
@@ -20,7 +21,14 @@ if (parse.Errors.Count > 0)
         Console.Error.WriteLine($"bp: {error.Message}");
     }
 
-    Console.Error.WriteLine($"Run '{string.Join(' ', ["bp", .. parse.CommandResult.Command.Name == root.Name ? [] : new[] { parse.CommandResult.Command.Name }])} --help' for usage.");
+    // The command's whole path (bp grpc subscribe), not only its own name.
+    var path = new Stack<string>();
+    for (SymbolResult? at = parse.CommandResult; at is CommandResult { Command: var command } && command != root; at = at.Parent)
+    {
+        path.Push(command.Name);
+    }
+
+    Console.Error.WriteLine($"Run '{string.Join(' ', ["bp", .. path])} --help' for usage.");
     return 2;
 }
 

@@ -26,6 +26,13 @@ public sealed class CommandLineTests
     [InlineData("grpc subscribe http://127.0.0.1:1 --size lots", "--size: 'lots' is not a size")]
     [InlineData("grpc upload ws://127.0.0.1:1", "malformed address 'ws://127.0.0.1:1'")]
     [InlineData("grpc upload http://127.0.0.1:1 --read-delay 5ms", "--read-delay")]
+    [InlineData("load http://127.0.0.1:1/ -c 5 -c 6", "Option '-c' expects a single argument but 2 were provided")]
+    [InlineData("load http://127.0.0.1:1/ -c lots", "Cannot parse argument 'lots' for option '-c'")]
+    [InlineData("load http://127.0.0.1:1/ --rate fast --retry-after", "Cannot parse argument 'fast' for option '--rate'")]
+    [InlineData("load http://127.0.0.1:1/ --client-retries many", "Cannot parse argument 'many' for option '--client-retries'")]
+    [InlineData("demo --gauge-limit ten", "Cannot parse argument 'ten' for option '--gauge-limit'")]
+    [InlineData("ws ws://127.0.0.1:1/ -c x", "Cannot parse argument 'x' for option '-c'")]
+    [InlineData("grpc subscribe http://127.0.0.1:1 -c x", "Run 'bp grpc subscribe --help' for usage")]
     public async Task BadArguments_PrintAClearMessageAndExitNonZero_WithoutAStackTrace(string args, string expected)
     {
         var (exit, output, error) = await RunBp(args.Split(' ', StringSplitOptions.RemoveEmptyEntries));

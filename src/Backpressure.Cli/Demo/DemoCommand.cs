@@ -27,7 +27,7 @@ internal static class DemoCommand
             option.RequireAtLeast(1);
         }
 
-        var command = new Command("demo", "Start the seed service under a memory limit and show /sync, /async and /backpressure under the same load, side by side.")
+        var command = new Command("demo", "Start the seed service under a memory limit and show /sync, /async, /backpressure and /adaptive under the same load, side by side.")
         {
             memoryLimit, concurrency, duration, memoryPerCall, ioTime, gaugeLimit, output,
         };

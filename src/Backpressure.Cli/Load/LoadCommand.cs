@@ -43,14 +43,14 @@ internal static class LoadCommand
         concurrency.RequireAtLeast(1);
         rate.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<double>() is < 0 or double.NaN)
+            if (r.TryRead(out double value) && value is < 0 or double.NaN)
             {
                 r.AddError("-q must be zero or more queries per second.");
             }
         });
         openRate.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<double>() is < 0 or double.NaN or double.PositiveInfinity)
+            if (r.TryRead(out double value) && value is < 0 or double.NaN or double.PositiveInfinity)
             {
                 r.AddError("--rate must be zero or more requests per second.");
             }
@@ -59,7 +59,7 @@ internal static class LoadCommand
         users.RequireAtLeast(0);
         clientRetries.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<int>() is < 0 or > 10)
+            if (r.TryRead(out int value) && value is < 0 or > 10)
             {
                 r.AddError("--client-retries must be from 0 to 10.");
             }
@@ -74,7 +74,7 @@ internal static class LoadCommand
         });
         timeout.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<TimeSpan>() <= TimeSpan.Zero)
+            if (r.TryRead(out TimeSpan value) && value <= TimeSpan.Zero)
             {
                 r.AddError("--timeout must be greater than zero.");
             }
@@ -104,16 +104,23 @@ internal static class LoadCommand
         };
         command.Validators.Add(r =>
         {
-            // An option left out reads as 0 here, not as its default, so ask whether it was given.
-            int n = r.GetResult(requests) is null ? LoadSettings.DefaultRequests : r.GetValue(requests);
-            int c = r.GetResult(concurrency) is null ? LoadSettings.DefaultConcurrency : r.GetValue(concurrency);
-            bool open = r.GetResult(openRate) is not null && r.GetValue(openRate) > 0;
+            // An option left out reads as 0 here, not as its default, so ask whether it was given; one given
+            // but unreadable (twice, or not a number) has its own error already, and these checks wait for it.
+            if (!r.TryGetGiven(requests, LoadSettings.DefaultRequests, out int n)
+                || !r.TryGetGiven(concurrency, LoadSettings.DefaultConcurrency, out int c)
+                || !r.TryGetGiven(openRate, 0, out double openValue)
+                || !r.TryGetGiven(retryAfter, false, out bool honoursRetryAfter))
+            {
+                return;
+            }
+
+            bool open = openValue > 0;
             if (r.GetResult(duration) is null && !open && n >= 1 && c >= 1 && n < c)
             {
                 r.AddError($"-n cannot be less than -c ({n} < {c}).");
             }
 
-            if (open && r.GetResult(retryAfter) is not null && r.GetValue(retryAfter))
+            if (open && honoursRetryAfter)
             {
                 r.AddError("--rate cannot be combined with --retry-after: an open-loop schedule does not wait for anyone.");
             }
