@@ -30,7 +30,10 @@ namespace Backpressure.Adaptive;
 /// <item><b>A cut that latency ignored</b> (a quarter or more, after which latency fell by under a
 /// quarter as much in proportion): at saturation latency follows the limit, so a cut that did not
 /// move it took work away without shrinking any queue of ours. It is undone, and that latency becomes
-/// the no-load latency: the work itself got slower.</item>
+/// the no-load latency: the work itself got slower. A run of cuts in a row is judged as a whole as
+/// well as cut by cut, and undone to where it began: when latency drifts up a little after each cut,
+/// no cut alone can be judged, and a slower dependency would otherwise walk the limit down to its
+/// floor and hold it there.</item>
 /// <item><b>A cut that left no queue at all</b> went deeper than the queue was (a pause or a burst
 /// made one look standing): the next decision wins back half the lost ground at once.</item>
 /// </list>
@@ -72,6 +75,8 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
     private double _smoothedLatency;
     private double _cutFrom;
     private double _latencyBeforeCut;
+    private double _runFrom;
+    private double _latencyBeforeRun;
     private double _recoverTo;
     private double _heldBaseline;
 
@@ -162,16 +167,19 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
 
         double cutFrom = _cutFrom;
         _cutFrom = 0;
+        double runFrom = _runFrom;
+        _runFrom = 0;
         double recoverTo = _recoverTo;
         _recoverTo = 0;
         if (_sampleCount > 0)
         {
             double mean = _latencySum / _sampleCount;
-            if (cutFrom > _limit && LatencyIgnoredTheCut(cutFrom, mean))
+            if ((cutFrom > _limit && LatencyIgnoredTheCut(cutFrom, _latencyBeforeCut, mean))
+                || (runFrom > _limit && LatencyIgnoredTheCut(runFrom, _latencyBeforeRun, mean)))
             {
                 // The cut took work away without taking latency away: no queue of ours was there to
                 // shrink, the work itself got slower. Undo it and take this latency as the new baseline.
-                next = cutFrom;
+                next = Math.Max(cutFrom, runFrom);
                 ResetBaseline(now, mean);
             }
             else
@@ -212,8 +220,14 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
                     {
                         next = _limit * Math.Max(0.5, (1 + _options.GrowthTolerance) / ratio);
                         _cutFrom = _limit;
-                        _recoverTo = _limit;
                         _latencyBeforeCut = mean;
+
+                        // A run of cuts is judged as a whole too: each cut alone may be too noisy to
+                        // judge, yet a dependency that got slower must not walk the limit down to its floor.
+                        _runFrom = runFrom > _limit ? runFrom : _limit;
+                        _latencyBeforeRun = runFrom > _limit ? _latencyBeforeRun : mean;
+
+                        _recoverTo = _limit;
                     }
                 }
             }
@@ -280,10 +294,10 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
     /// whatever the limit (elasticity 0). Below an elasticity of one quarter the cut is judged wrong;
     /// latency that rose after the cut gives no verdict.
     /// </summary>
-    private bool LatencyIgnoredTheCut(double cutFrom, double latencyAfter)
+    private bool LatencyIgnoredTheCut(double cutFrom, double latencyBefore, double latencyAfter)
     {
         double limitChange = Math.Log(cutFrom / _limit);
-        double latencyChange = Math.Log(_latencyBeforeCut / Math.Max(1, latencyAfter));
+        double latencyChange = Math.Log(latencyBefore / Math.Max(1, latencyAfter));
 
         // Latency that rose after a cut was moved by something else (a pause, a burst of slow
         // work): no verdict on the limit can be drawn from it.

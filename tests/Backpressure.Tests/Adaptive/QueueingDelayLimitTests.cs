@@ -91,6 +91,31 @@ public sealed class QueueingDelayLimitTests
     }
 
     [Fact]
+    public void ARunOfCutsThatLatencyIgnores_IsUndoneToWhereItBegan_EvenWhenNoCutAloneCouldBeJudged()
+    {
+        var limit = NewLimit();
+        TimeSpan at = TimeSpan.Zero;
+        for (int l = 4; l < 64; l *= 2)
+        {
+            Feed(limit, ref at, s_noLoad, inFlight: l);
+        }
+
+        // A dependency got three times slower, and latency creeps up a little after every cut, so no cut
+        // alone shows latency falling: each halves the limit, down to the floor.
+        int[] limits = [64, 32, 16, 8, 4, 2, 1, 1];
+        for (int i = 0; i < limits.Length - 1; i++)
+        {
+            Assert.Equal(limits[i + 1], Feed(limit, ref at, TimeSpan.FromMilliseconds(60 + i), inFlight: limits[i]));
+        }
+
+        // At the floor latency is back where the run of cuts began: cutting 64 to 1 took no latency away.
+        int undone = Feed(limit, ref at, TimeSpan.FromMilliseconds(60), inFlight: 1);
+
+        Assert.Equal(64, undone);
+        Assert.Equal(TimeSpan.FromMilliseconds(60), limit.NoLoadLatency);
+    }
+
+    [Fact]
     public void ACutThatLatencyIgnores_IsUndone_AndTheSlowerLatencyBecomesTheBaseline()
     {
         var limit = NewLimit();
