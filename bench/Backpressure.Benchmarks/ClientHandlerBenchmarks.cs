@@ -6,7 +6,10 @@ namespace Backpressure.Benchmarks;
 
 /// <summary>
 /// What <see cref="ClientBackpressureHandler"/> adds to a call that nothing refuses (issue 18's target: at most 1 µs),
-/// side by side with the same in-memory answer without it, and a call it refuses locally (while a Retry-After lasts).
+/// side by side with the same in-memory answer without it, and a call it refuses locally (while a Retry-After lasts):
+/// with a new 429 per call, and with <see cref="HttpClientBackpressureOptions.ShareLocalRefusals"/> (target: 0 B). The
+/// refusals reuse one request (an <see cref="HttpMessageInvoker"/> does not mark it sent) and complete synchronously, so
+/// what they allocate is the handler's alone.
 /// </summary>
 [MemoryDiagnoser]
 public class ClientHandlerBenchmarks
@@ -15,6 +18,8 @@ public class ClientHandlerBenchmarks
     private HttpMessageInvoker _bare = null!;
     private HttpMessageInvoker _handled = null!;
     private HttpMessageInvoker _held = null!;
+    private HttpMessageInvoker _heldShared = null!;
+    private HttpRequestMessage _refusedRequest = null!;
 
     [GlobalSetup]
     public async Task Start()
@@ -25,7 +30,13 @@ public class ClientHandlerBenchmarks
         {
             InnerHandler = new Answer(HttpStatusCode.TooManyRequests, TimeSpan.FromHours(1)),
         });
+        _heldShared = new HttpMessageInvoker(new ClientBackpressureHandler(new HttpClientBackpressureOptions { RetryAfter = RetryAfterHandling.FailFast, MaxRetries = 0, MaxHold = TimeSpan.FromHours(1), ShareLocalRefusals = true })
+        {
+            InnerHandler = new Answer(HttpStatusCode.TooManyRequests, TimeSpan.FromHours(1)),
+        });
+        _refusedRequest = new HttpRequestMessage(HttpMethod.Get, Destination);
         using HttpResponseMessage told = await _held.SendAsync(new HttpRequestMessage(HttpMethod.Get, Destination), CancellationToken.None);
+        using HttpResponseMessage toldShared = await _heldShared.SendAsync(new HttpRequestMessage(HttpMethod.Get, Destination), CancellationToken.None);
     }
 
     [Benchmark(Baseline = true)]
@@ -43,9 +54,15 @@ public class ClientHandlerBenchmarks
     }
 
     [Benchmark]
-    public async Task<HttpStatusCode> RefusedLocally()
+    public HttpStatusCode RefusedLocally() => Refused(_held);
+
+    [Benchmark]
+    public HttpStatusCode RefusedLocallyShared() => Refused(_heldShared);
+
+    private HttpStatusCode Refused(HttpMessageInvoker invoker)
     {
-        using HttpResponseMessage response = await _held.SendAsync(new HttpRequestMessage(HttpMethod.Get, Destination), CancellationToken.None);
+        Task<HttpResponseMessage> refused = invoker.SendAsync(_refusedRequest, CancellationToken.None);
+        using HttpResponseMessage response = refused.IsCompletedSuccessfully ? refused.Result : throw new InvalidOperationException("a local refusal did not complete at once");
         return response.StatusCode;
     }
 

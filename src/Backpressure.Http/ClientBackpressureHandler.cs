@@ -29,6 +29,8 @@ public sealed class ClientBackpressureHandler : DelegatingHandler
     /// <summary>The header on a 429 the client answered itself, saying why: <c>throttled</c> or <c>held</c>.</summary>
     public const string LocalRefusalHeader = "Backpressure-Local";
 
+    internal const string LocalRefusalReason = "Refused by the client";
+
     private static readonly TimeSpan s_throttledRetryAfter = TimeSpan.FromSeconds(1);
 
     private readonly ClientBackpressureState _state;
@@ -45,33 +47,39 @@ public sealed class ClientBackpressureHandler : DelegatingHandler
     internal ClientBackpressureHandler(ClientBackpressureState state) => _state = state;
 
     /// <inheritdoc />
-    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        HttpClientBackpressureOptions options = _state.Options;
-        TimeProvider time = _state.Time;
         ClientBackpressureState.Destination destination = _state.For(request.RequestUri);
         destination.Budget.RecordRequest();
+
+        // The first attempt is refused without an await, so that a refusal costs no async state machine or task of its
+        // own (with ShareLocalRefusals, nothing at all).
+        return RefusalOf(request, destination, out TimeSpan hold) ?? SendAsyncCore(request, destination, hold, cancellationToken);
+    }
+
+    private async Task<HttpResponseMessage> SendAsyncCore(
+        HttpRequestMessage request, ClientBackpressureState.Destination destination, TimeSpan firstHold, CancellationToken cancellationToken)
+    {
+        HttpClientBackpressureOptions options = _state.Options;
+        TimeProvider time = _state.Time;
         bool retriable = options.RetryUnsafeMethods || IsIdempotentWithoutBody(request);
+        TimeSpan hold = firstHold;
         for (int attempt = 0; ; attempt++)
         {
-            TimeSpan hold = destination.Hold.Remaining;
-            if (hold > TimeSpan.Zero && options.RetryAfter != RetryAfterHandling.Ignore)
+            if (attempt > 0 && RefusalOf(request, destination, out hold) is { } refused)
             {
-                if (options.RetryAfter == RetryAfterHandling.FailFast || hold > options.MaxHold)
-                {
-                    _state.Count(destination, "refused_locally");
-                    return Refuse(request, hold, "held");
-                }
-
-                _state.Count(destination, "held");
-                await Task.Delay(hold, time, cancellationToken).ConfigureAwait(false);
+                return await refused.ConfigureAwait(false);
             }
 
-            if (destination.Throttle is { } throttle && !throttle.TryAcquire())
+            if (hold > TimeSpan.Zero)
             {
-                _state.Count(destination, "refused_locally");
-                return Refuse(request, s_throttledRetryAfter, "throttled");
+                _state.Count(destination, "held");
+                await Task.Delay(hold, time, cancellationToken).ConfigureAwait(false);
+                if (ThrottledOf(request, destination) is { } throttled)
+                {
+                    return await throttled.ConfigureAwait(false);
+                }
             }
 
             _state.Count(destination, "sent");
@@ -110,10 +118,44 @@ public sealed class ClientBackpressureHandler : DelegatingHandler
             }
             else if (!holdsEveryCall)
             {
-                // A short wait holds only this call's own retry (the loop's hold check waits out a long one).
+                // A short wait holds only this call's own retry (the next attempt's hold check waits out a long one).
                 await Task.Delay(told.Value, time, cancellationToken).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// This attempt's local refusal, if any: held back by a <c>Retry-After</c> it will not wait out, or throttled. Null
+    /// to go on, after waiting out <paramref name="hold"/> (and only then asking the throttle) when that is not zero.
+    /// </summary>
+    private Task<HttpResponseMessage>? RefusalOf(HttpRequestMessage request, ClientBackpressureState.Destination destination, out TimeSpan hold)
+    {
+        HttpClientBackpressureOptions options = _state.Options;
+        hold = destination.Hold.Remaining;
+        if (hold > TimeSpan.Zero && options.RetryAfter != RetryAfterHandling.Ignore)
+        {
+            if (options.RetryAfter == RetryAfterHandling.FailFast || hold > options.MaxHold)
+            {
+                _state.Count(destination, "refused_locally");
+                return Refuse(request, hold, "held");
+            }
+
+            return null;
+        }
+
+        hold = TimeSpan.Zero;
+        return ThrottledOf(request, destination);
+    }
+
+    private Task<HttpResponseMessage>? ThrottledOf(HttpRequestMessage request, ClientBackpressureState.Destination destination)
+    {
+        if (destination.Throttle is { } throttle && !throttle.TryAcquire())
+        {
+            _state.Count(destination, "refused_locally");
+            return Refuse(request, s_throttledRetryAfter, "throttled");
+        }
+
+        return null;
     }
 
     private static bool IsIdempotentWithoutBody(HttpRequestMessage request) =>
@@ -152,15 +194,22 @@ public sealed class ClientBackpressureHandler : DelegatingHandler
         return null;
     }
 
-    private static HttpResponseMessage Refuse(HttpRequestMessage request, TimeSpan retryAfter, string why)
+    private Task<HttpResponseMessage> Refuse(HttpRequestMessage request, TimeSpan retryAfter, string why)
     {
+        long seconds = (long)Math.Max(1, Math.Ceiling(retryAfter.TotalSeconds));
+        if (_state.Options.ShareLocalRefusals
+            && (why == "throttled" ? SharedRefusal.Throttled : SharedRefusal.Held(seconds)) is { } shared)
+        {
+            return shared;
+        }
+
         var response = new HttpResponseMessage(HttpStatusCode.TooManyRequests)
         {
             RequestMessage = request,
-            ReasonPhrase = "Refused by the client",
+            ReasonPhrase = LocalRefusalReason,
         };
-        response.Headers.RetryAfter = new RetryConditionHeaderValue(TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling(retryAfter.TotalSeconds))));
+        response.Headers.RetryAfter = new RetryConditionHeaderValue(TimeSpan.FromSeconds(seconds));
         response.Headers.TryAddWithoutValidation(LocalRefusalHeader, why);
-        return response;
+        return Task.FromResult(response);
     }
 }

@@ -1,0 +1,79 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Net;
+using System.Net.Http.Headers;
+
+namespace Backpressure.Http;
+
+/// <summary>
+/// The read-only 429s a <see cref="ClientBackpressureHandler"/> answers with when
+/// <see cref="HttpClientBackpressureOptions.ShareLocalRefusals"/> is set: one per reason and whole second of
+/// <c>Retry-After</c>, each already wrapped in a completed task, so refusing a call allocates nothing.
+/// </summary>
+/// <remarks>
+/// A <see cref="DelegatingHandler"/> must answer every call with a response; a new one (with its headers, content and
+/// task) is about 500 B. These are made once and never disposed: their <see cref="HttpResponseMessage.Dispose()"/> and
+/// their content's do nothing, and their content is buffered up front, so <see cref="HttpClient"/>'s own buffering of it
+/// is a no-op too.
+/// </remarks>
+internal static class SharedRefusal
+{
+    // Retry-After is whole seconds; a hold longer than an hour (MaxHold's ceiling) is answered with a new response.
+    private const int MostSeconds = 3600;
+
+    private static readonly Task<HttpResponseMessage> s_throttled = Create(1, "throttled");
+    private static readonly Task<HttpResponseMessage>?[] s_held = new Task<HttpResponseMessage>?[MostSeconds + 1];
+
+    /// <summary>The shared answer to a call refused by the throttle (Retry-After: 1).</summary>
+    public static Task<HttpResponseMessage> Throttled => s_throttled;
+
+    /// <summary>The shared answer to a call held back by a Retry-After of <paramref name="seconds"/>, or null beyond an hour.</summary>
+    public static Task<HttpResponseMessage>? Held(long seconds)
+    {
+        if (seconds is < 1 or > MostSeconds)
+        {
+            return null;
+        }
+
+        // Two threads may both create one the first time; either is as good, and one is kept.
+        return Volatile.Read(ref s_held[seconds]) ?? Interlocked.CompareExchange(ref s_held[seconds], Create(seconds, "held"), null) ?? s_held[seconds]!;
+    }
+
+    private static Task<HttpResponseMessage> Create(long seconds, string why)
+    {
+        var response = new ReadOnlyResponse();
+        response.Headers.RetryAfter = new RetryConditionHeaderValue(TimeSpan.FromSeconds(seconds));
+        response.Headers.TryAddWithoutValidation(ClientBackpressureHandler.LocalRefusalHeader, why);
+        return Task.FromResult<HttpResponseMessage>(response);
+    }
+
+    private sealed class ReadOnlyResponse : HttpResponseMessage
+    {
+        public ReadOnlyResponse()
+            : base(HttpStatusCode.TooManyRequests)
+        {
+            ReasonPhrase = ClientBackpressureHandler.LocalRefusalReason;
+            Content = new EmptyContent();
+        }
+
+        // Shared by every call refused for the same reason and wait: disposing it would break the next caller's.
+        [SuppressMessage("Usage", "CA2215:Dispose methods should call base class dispose", Justification = "Shared for the process's lifetime: a caller's dispose must not end it for the others.")]
+        protected override void Dispose(bool disposing)
+        {
+        }
+    }
+
+    private sealed class EmptyContent : ByteArrayContent
+    {
+        public EmptyContent()
+            : base([])
+        {
+            // Buffered now, so that HttpClient's LoadIntoBufferAsync finds it buffered and allocates nothing.
+            LoadIntoBufferAsync().GetAwaiter().GetResult();
+        }
+
+        [SuppressMessage("Usage", "CA2215:Dispose methods should call base class dispose", Justification = "Shared with the response for the process's lifetime.")]
+        protected override void Dispose(bool disposing)
+        {
+        }
+    }
+}
