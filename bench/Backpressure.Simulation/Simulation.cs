@@ -227,13 +227,18 @@ public sealed class Simulation
         SendAttempt(call);
     }
 
-    /// <summary>Sends one attempt of a call, unless the client's own throttle refuses it first (which ends the call).</summary>
+    /// <summary>
+    /// Sends one attempt of a call, unless the client's own throttle refuses it first: an attempt refused locally is
+    /// retried like one the server refused (as the client handler does), and the call counts as refused locally if that
+    /// was its last attempt.
+    /// </summary>
     private void SendAttempt(ClientCall call)
     {
         if (_throttle is not null && !_throttle.TryAcquire())
         {
-            call.Done = true;
-            if (call.Phase is { } phase)
+            call.Attempts++;
+            AttemptFailed(call);
+            if (call.Done && call.Phase is { } phase)
             {
                 phase.LocallyRefused++;
             }

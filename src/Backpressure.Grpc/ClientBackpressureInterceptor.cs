@@ -10,7 +10,8 @@ namespace Backpressure.Grpc;
 /// refused locally, with <c>RESOURCE_EXHAUSTED</c>, before it costs the server anything), retries of unary calls refused
 /// with <c>RESOURCE_EXHAUSTED</c> or <c>UNAVAILABLE</c> within a <see cref="RetryBudget"/>, and
 /// <c>grpc-retry-pushback-ms</c> honoured whether or not the channel has a retry policy: while it lasts, new calls fail
-/// fast (or, unary ones, wait).
+/// fast (or, unary ones, wait). A unary attempt the throttle refuses is retried as one the server refused would be,
+/// within the same attempts and budget.
 /// </summary>
 /// <remarks>
 /// <para>One interceptor per channel (one destination): <c>channel.Intercept(new ClientBackpressureInterceptor())</c>.</para>
@@ -84,7 +85,14 @@ public sealed class ClientBackpressureInterceptor : Interceptor
 
             if (Throttled() is { } throttled)
             {
-                throw current.Refuse(throttled);
+                // Retried as a refusal from the server would be, within the same attempts and budget.
+                if (attempt >= _options.MaxRetries || !_budget.TryRetry())
+                {
+                    throw current.Refuse(throttled);
+                }
+
+                await BackOffAsync(attempt, context.Options.CancellationToken).ConfigureAwait(false);
+                continue;
             }
 
             current.Started.TrySetResult(current.Call = continuation(request, context));
@@ -116,9 +124,7 @@ public sealed class ClientBackpressureInterceptor : Interceptor
                 current.Started = new TaskCompletionSource<AsyncUnaryCall<TResponse>?>(TaskCreationOptions.RunContinuationsAsynchronously);
                 if (told is null)
                 {
-                    double ceiling = _options.RetryDelay.TotalMilliseconds * Math.Pow(2, attempt);
-                    await Task.Delay(TimeSpan.FromMilliseconds(ceiling * (0.5 + (Random.Shared.NextDouble() / 2))), _time, context.Options.CancellationToken)
-                        .ConfigureAwait(false);
+                    await BackOffAsync(attempt, context.Options.CancellationToken).ConfigureAwait(false);
                 }
                 else if (_options.FailFastWhilePushedBack)
                 {
@@ -181,6 +187,13 @@ public sealed class ClientBackpressureInterceptor : Interceptor
         var outcome = new StreamOutcome(this);
         return new AsyncDuplexStreamingCall<TRequest, TResponse>(
             call.RequestStream, new ObservedStream<TResponse>(call.ResponseStream, outcome), call.ResponseHeadersAsync, call.GetStatus, call.GetTrailers, call.Dispose);
+    }
+
+    // No word from the server on when: exponential backoff with full jitter (AWS's "Exponential Backoff And Jitter").
+    private Task BackOffAsync(int attempt, CancellationToken cancellationToken)
+    {
+        double ceiling = _options.RetryDelay.TotalMilliseconds * Math.Pow(2, attempt);
+        return Task.Delay(TimeSpan.FromMilliseconds(ceiling * (0.5 + (Random.Shared.NextDouble() / 2))), _time, cancellationToken);
     }
 
     // A stream is sent unless a pushback lasts or the throttle refuses it; it is counted as a request for the budget either way.

@@ -10,7 +10,10 @@ namespace Backpressure.Http;
 /// server's overload into more load. Per destination it throttles calls locally while the server keeps refusing (the SRE
 /// book's adaptive throttling), retries a 429 or 503 at most <see cref="Backpressure.Client.ClientBackpressureOptions.MaxRetries"/> times and only
 /// within a <see cref="RetryBudget"/>, and honours <c>Retry-After</c> (and <c>RateLimit: r=0; t=N</c>): after being told to
-/// come back in N seconds it holds further calls to that destination until then, or fails them fast.
+/// come back in N seconds it holds further calls to that destination until then, or fails them fast. An attempt the
+/// throttle refuses is retried as one the server refused would be (after a backoff, within the same attempts and budget),
+/// so the throttle thins what reaches the server without failing a call that a later attempt gets through: answered
+/// locally only when no retry is left, in our retry storm that kept goodput at that of clients which never retry.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -52,34 +55,63 @@ public sealed class ClientBackpressureHandler : DelegatingHandler
         ArgumentNullException.ThrowIfNull(request);
         ClientBackpressureState.Destination destination = _state.For(request.RequestUri);
         destination.Budget.RecordRequest();
+        bool retriable = _state.Options.RetryUnsafeMethods || IsIdempotentWithoutBody(request);
 
-        // The first attempt is refused without an await, so that a refusal costs no async state machine or task of its
-        // own (with ShareLocalRefusals, nothing at all).
-        return RefusalOf(request, destination, out TimeSpan hold) ?? SendAsyncCore(request, destination, hold, cancellationToken);
+        // The first attempt is refused without an await where it can be, so that a refusal costs no async state machine
+        // or task of its own (with ShareLocalRefusals, nothing at all).
+        LocalVerdict first = Look(destination, out TimeSpan hold);
+        if (first == LocalVerdict.Held)
+        {
+            return RefuseLocally(request, destination, hold, "held");
+        }
+
+        if (first == LocalVerdict.Throttled && !MayRetry(destination, attempt: 0, retriable))
+        {
+            return RefuseLocally(request, destination, s_throttledRetryAfter, "throttled");
+        }
+
+        return SendAsyncCore(request, destination, retriable, first, hold, cancellationToken);
     }
 
     private async Task<HttpResponseMessage> SendAsyncCore(
-        HttpRequestMessage request, ClientBackpressureState.Destination destination, TimeSpan firstHold, CancellationToken cancellationToken)
+        HttpRequestMessage request, ClientBackpressureState.Destination destination, bool retriable, LocalVerdict first, TimeSpan firstHold,
+        CancellationToken cancellationToken)
     {
         HttpClientBackpressureOptions options = _state.Options;
         TimeProvider time = _state.Time;
-        bool retriable = options.RetryUnsafeMethods || IsIdempotentWithoutBody(request);
+        LocalVerdict verdict = first;
         TimeSpan hold = firstHold;
         for (int attempt = 0; ; attempt++)
         {
-            if (attempt > 0 && RefusalOf(request, destination, out hold) is { } refused)
+            if (attempt > 0)
             {
-                return await refused.ConfigureAwait(false);
+                verdict = Look(destination, out hold);
+                if (verdict == LocalVerdict.Held)
+                {
+                    return await RefuseLocally(request, destination, hold, "held").ConfigureAwait(false);
+                }
             }
 
-            if (hold > TimeSpan.Zero)
+            if (verdict == LocalVerdict.Wait)
             {
                 _state.Count(destination, "held");
                 await Task.Delay(hold, time, cancellationToken).ConfigureAwait(false);
-                if (ThrottledOf(request, destination) is { } throttled)
+                verdict = Throttles(destination) ? LocalVerdict.Throttled : LocalVerdict.Send;
+            }
+
+            if (verdict == LocalVerdict.Throttled)
+            {
+                // Refused by the throttle: retried as a refusal from the server would be, within the same attempts and
+                // budget (a first attempt throttled before any await has had its retry granted already).
+                bool granted = attempt == 0 && first == LocalVerdict.Throttled;
+                if (!granted && !MayRetry(destination, attempt, retriable))
                 {
-                    return await throttled.ConfigureAwait(false);
+                    return await RefuseLocally(request, destination, s_throttledRetryAfter, "throttled").ConfigureAwait(false);
                 }
+
+                _state.Count(destination, "retried");
+                await BackOffAsync(attempt, cancellationToken).ConfigureAwait(false);
+                continue;
             }
 
             _state.Count(destination, "sent");
@@ -97,14 +129,8 @@ public sealed class ClientBackpressureHandler : DelegatingHandler
                 destination.Hold.Extend(told!.Value);
             }
 
-            if (attempt >= options.MaxRetries || !retriable)
+            if (!MayRetry(destination, attempt, retriable))
             {
-                return response;
-            }
-
-            if (!destination.Budget.TryRetry())
-            {
-                _state.Count(destination, "budget_exhausted");
                 return response;
             }
 
@@ -112,50 +138,75 @@ public sealed class ClientBackpressureHandler : DelegatingHandler
             response.Dispose();
             if (told is null)
             {
-                // No word from the server on when: exponential backoff with full jitter (AWS's "Exponential Backoff And Jitter").
-                double ceiling = options.RetryDelay.TotalMilliseconds * Math.Pow(2, attempt);
-                await Task.Delay(TimeSpan.FromMilliseconds(ceiling * (0.5 + (_state.Random() / 2))), time, cancellationToken).ConfigureAwait(false);
+                await BackOffAsync(attempt, cancellationToken).ConfigureAwait(false);
             }
             else if (!holdsEveryCall)
             {
-                // A short wait holds only this call's own retry (the next attempt's hold check waits out a long one).
+                // A short wait holds only this call's own retry (the next attempt's look waits out a long one).
                 await Task.Delay(told.Value, time, cancellationToken).ConfigureAwait(false);
             }
         }
     }
 
-    /// <summary>
-    /// This attempt's local refusal, if any: held back by a <c>Retry-After</c> it will not wait out, or throttled. Null
-    /// to go on, after waiting out <paramref name="hold"/> (and only then asking the throttle) when that is not zero.
-    /// </summary>
-    private Task<HttpResponseMessage>? RefusalOf(HttpRequestMessage request, ClientBackpressureState.Destination destination, out TimeSpan hold)
+    /// <summary>What the client itself says of an attempt before sending it.</summary>
+    private enum LocalVerdict
+    {
+        /// <summary>Send it.</summary>
+        Send,
+
+        /// <summary>Wait out the destination's <c>Retry-After</c>, then ask the throttle.</summary>
+        Wait,
+
+        /// <summary>Refuse it: held back by a <c>Retry-After</c> it will not wait out.</summary>
+        Held,
+
+        /// <summary>The throttle refused it.</summary>
+        Throttled,
+    }
+
+    private LocalVerdict Look(ClientBackpressureState.Destination destination, out TimeSpan hold)
     {
         HttpClientBackpressureOptions options = _state.Options;
         hold = destination.Hold.Remaining;
         if (hold > TimeSpan.Zero && options.RetryAfter != RetryAfterHandling.Ignore)
         {
-            if (options.RetryAfter == RetryAfterHandling.FailFast || hold > options.MaxHold)
-            {
-                _state.Count(destination, "refused_locally");
-                return Refuse(request, hold, "held");
-            }
-
-            return null;
+            return options.RetryAfter == RetryAfterHandling.FailFast || hold > options.MaxHold ? LocalVerdict.Held : LocalVerdict.Wait;
         }
 
         hold = TimeSpan.Zero;
-        return ThrottledOf(request, destination);
+        return Throttles(destination) ? LocalVerdict.Throttled : LocalVerdict.Send;
     }
 
-    private Task<HttpResponseMessage>? ThrottledOf(HttpRequestMessage request, ClientBackpressureState.Destination destination)
+    private static bool Throttles(ClientBackpressureState.Destination destination) => destination.Throttle is { } throttle && !throttle.TryAcquire();
+
+    /// <summary>Whether the attempt just refused may be retried: attempts left, a method safe to repeat, and the budget's word.</summary>
+    private bool MayRetry(ClientBackpressureState.Destination destination, int attempt, bool retriable)
     {
-        if (destination.Throttle is { } throttle && !throttle.TryAcquire())
+        if (attempt >= _state.Options.MaxRetries || !retriable)
         {
-            _state.Count(destination, "refused_locally");
-            return Refuse(request, s_throttledRetryAfter, "throttled");
+            return false;
         }
 
-        return null;
+        if (!destination.Budget.TryRetry())
+        {
+            _state.Count(destination, "budget_exhausted");
+            return false;
+        }
+
+        return true;
+    }
+
+    // No word from the server on when: exponential backoff with full jitter (AWS's "Exponential Backoff And Jitter").
+    private Task BackOffAsync(int attempt, CancellationToken cancellationToken)
+    {
+        double ceiling = _state.Options.RetryDelay.TotalMilliseconds * Math.Pow(2, attempt);
+        return Task.Delay(TimeSpan.FromMilliseconds(ceiling * (0.5 + (_state.Random() / 2))), _state.Time, cancellationToken);
+    }
+
+    private Task<HttpResponseMessage> RefuseLocally(HttpRequestMessage request, ClientBackpressureState.Destination destination, TimeSpan retryAfter, string why)
+    {
+        _state.Count(destination, "refused_locally");
+        return Refuse(request, retryAfter, why);
     }
 
     private static bool IsIdempotentWithoutBody(HttpRequestMessage request) =>

@@ -142,6 +142,45 @@ public sealed class ClientBackpressureHandlerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnAttemptTheThrottleRefuses_IsRetriedAsARefusalWouldBe_AndTheCallGetsThroughOnceTheThrottleLetsIt()
+    {
+        bool refusing = true;
+        _answer = context => refusing ? Refuse(context, HttpStatusCode.ServiceUnavailable) : context.Response.WriteAsync("ok");
+
+        // The throttle's draws, scripted: 0.999 lets an attempt through whenever some calls are accepted at all, 0 is
+        // refused as soon as the throttle refuses anything.
+        var draws = new ConcurrentQueue<double>();
+        var state = new ClientBackpressureState(
+            new HttpClientBackpressureOptions
+            {
+                MaxRetries = 1,
+                RetryDelay = TimeSpan.FromMilliseconds(1),
+                RetryBudget = new() { RetryRatio = 1, MinRetriesPerWindow = 1000 },
+            },
+            TimeProvider.System,
+            meterFactory: null,
+            random: () => draws.TryDequeue(out double draw) ? draw : 0.999);
+        using var client = new HttpClient(new ClientBackpressureHandler(state) { InnerHandler = new SocketsHttpHandler() }) { BaseAddress = Url };
+        for (int i = 0; i < 20; i++)
+        {
+            using (await client.GetAsync("/"))
+            {
+            }
+        }
+
+        refusing = false;
+        int before = _hits.Count;
+        draws.Enqueue(0);
+
+        using HttpResponseMessage response = await client.GetAsync("/");
+
+        Assert.True(state.For(Url).Throttle!.RefusalProbability > 0.5, "the warm-up left the throttle refusing little");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.False(response.Headers.Contains(ClientBackpressureHandler.LocalRefusalHeader));
+        Assert.Equal(before + 1, _hits.Count);
+    }
+
+    [Fact]
     public async Task WithShareLocalRefusals_CallsThrottledAlikeGetOneReadOnlyAnswer_ThatOutlivesEachCallersDispose()
     {
         _answer = context => Refuse(context, HttpStatusCode.ServiceUnavailable);
