@@ -30,6 +30,19 @@ public sealed class QueueingDelayLimitTests
         return result;
     }
 
+    // A limit that slow start took from 4 to 64 on no-load latency; `at` is where its timeline stands.
+    private static QueueingDelayLimit SlowStartedTo64(out TimeSpan at)
+    {
+        var limit = NewLimit();
+        at = TimeSpan.Zero;
+        for (int l = 4; l < 64; l *= 2)
+        {
+            Feed(limit, ref at, s_noLoad, inFlight: l);
+        }
+
+        return limit;
+    }
+
     [Fact]
     public void FromCold_TheLimitDoublesPerDecision_WhileLatencyShowsNoQueue()
     {
@@ -45,12 +58,7 @@ public sealed class QueueingDelayLimitTests
     [Fact]
     public void AQueueAtTheLimit_IsCutInProportion_ToWhereLatencyWouldBeWithinTolerance()
     {
-        var limit = NewLimit();
-        TimeSpan at = TimeSpan.Zero;
-        for (int l = 4; l < 64; l *= 2)
-        {
-            Feed(limit, ref at, s_noLoad, inFlight: l);
-        }
+        QueueingDelayLimit limit = SlowStartedTo64(out TimeSpan at);
 
         Assert.Equal(64, limit.Limit);
 
@@ -93,12 +101,7 @@ public sealed class QueueingDelayLimitTests
     [Fact]
     public void ARunOfCutsThatLatencyIgnores_IsUndoneToWhereItBegan_EvenWhenNoCutAloneCouldBeJudged()
     {
-        var limit = NewLimit();
-        TimeSpan at = TimeSpan.Zero;
-        for (int l = 4; l < 64; l *= 2)
-        {
-            Feed(limit, ref at, s_noLoad, inFlight: l);
-        }
+        QueueingDelayLimit limit = SlowStartedTo64(out TimeSpan at);
 
         // A dependency got three times slower, and latency creeps up a little after every cut, so no cut
         // alone shows latency falling: each halves the limit, down to the floor.
@@ -118,12 +121,7 @@ public sealed class QueueingDelayLimitTests
     [Fact]
     public void ACutThatLatencyIgnores_IsUndone_AndTheSlowerLatencyBecomesTheBaseline()
     {
-        var limit = NewLimit();
-        TimeSpan at = TimeSpan.Zero;
-        for (int l = 4; l < 64; l *= 2)
-        {
-            Feed(limit, ref at, s_noLoad, inFlight: l);
-        }
+        QueueingDelayLimit limit = SlowStartedTo64(out TimeSpan at);
 
         // A dependency got three times slower and the limit binds: the cut halves the limit...
         int cut = Feed(limit, ref at, s_noLoad * 3, inFlight: 64);
