@@ -39,11 +39,19 @@ public sealed class ClientBackpressureInterceptor : Interceptor
     /// <param name="timeProvider">The clock of windows and pushbacks; <see cref="TimeProvider.System"/> when null.</param>
     /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
     public ClientBackpressureInterceptor(GrpcClientBackpressureOptions? options = null, TimeProvider? timeProvider = null)
+        : this(options, timeProvider, throttleDraws: null)
+    {
+    }
+
+    /// <param name="options">The options; null for the defaults. Validated here.</param>
+    /// <param name="timeProvider">The clock of windows and pushbacks; <see cref="TimeProvider.System"/> when null.</param>
+    /// <param name="throttleDraws">The throttle's draws from [0, 1); <see cref="Random.Shared"/> when null (tests script them).</param>
+    internal ClientBackpressureInterceptor(GrpcClientBackpressureOptions? options, TimeProvider? timeProvider, Func<double>? throttleDraws)
     {
         _options = options ?? new GrpcClientBackpressureOptions();
         _options.Validate();
         _time = timeProvider ?? TimeProvider.System;
-        _throttle = _options.Throttle ? new AdaptiveThrottle(_options.Throttling, _time) : null;
+        _throttle = _options.Throttle ? new AdaptiveThrottle(_options.Throttling, _time, throttleDraws) : null;
         _budget = new RetryBudget(_options.RetryBudget, _time);
         _pushback = new Pushback(_time);
     }

@@ -93,6 +93,41 @@ public sealed class GrpcClientBackpressureTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AUnaryAttemptTheThrottleRefuses_IsRetriedAsARefusalWouldBe_AndTheCallGetsThroughOnceTheThrottleLetsIt()
+    {
+        bool refusing = true;
+        Echo.Answer = _ => Volatile.Read(ref refusing) ? throw new RpcException(new Status(StatusCode.Unavailable, "down")) : "ok";
+
+        // The throttle's draws, scripted: 0.999 lets an attempt through whenever some calls are accepted at all, 0 is
+        // refused as soon as the throttle refuses anything.
+        var draws = new ConcurrentQueue<double>();
+        var interceptor = new ClientBackpressureInterceptor(
+            new GrpcClientBackpressureOptions
+            {
+                MaxRetries = 1,
+                RetryDelay = TimeSpan.FromMilliseconds(1),
+                RetryBudget = new() { RetryRatio = 1, MinRetriesPerWindow = 1000 },
+            },
+            timeProvider: null,
+            throttleDraws: () => draws.TryDequeue(out double draw) ? draw : 0.999);
+        using var channel = GrpcChannel.ForAddress(_server.Urls.First());
+        CallInvoker invoker = channel.Intercept(interceptor);
+        for (int i = 0; i < 20; i++)
+        {
+            await Assert.ThrowsAsync<RpcException>(() => invoker.AsyncUnaryCall(Say, null, default, "x").ResponseAsync);
+        }
+
+        Volatile.Write(ref refusing, false);
+        int before = Echo.Calls;
+        draws.Enqueue(0);
+
+        string answer = await invoker.AsyncUnaryCall(Say, null, default, "y").ResponseAsync;
+
+        Assert.Equal("ok", answer);
+        Assert.Equal(before + 1, Echo.Calls);
+    }
+
+    [Fact]
     public async Task ARefusedCall_IsRetriedWithinTheBudget_AndCanSucceed()
     {
         Echo.Answer = calls => calls <= 2 ? throw new RpcException(new Status(StatusCode.Unavailable, "down")) : "ok";
