@@ -88,22 +88,22 @@ public sealed class WebSocketEndpointTests
 
         // A fresh in-process server and its clients stall together for a moment in their first second or two; the claim is about a warm server.
         await ReadFeedAsync(url, TimeSpan.FromSeconds(2), TimeSpan.Zero);
-        // The readers outlast the 11 s of measuring by 4 s: on a loaded machine the test's own delays can run late.
-        Task<FeedReading> slow = ReadFeedAsync(url, TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(5));
-        var fast = Enumerable.Range(0, 3).Select(_ => ReadFeedAsync(url, TimeSpan.FromSeconds(15), TimeSpan.Zero)).ToList();
+        // The readers outlast the 19 s of measuring by 4 s: on a loaded machine the test's own delays can run late.
+        Task<FeedReading> slow = ReadFeedAsync(url, TimeSpan.FromSeconds(23), TimeSpan.FromMilliseconds(5));
+        var fast = Enumerable.Range(0, 3).Select(_ => ReadFeedAsync(url, TimeSpan.FromSeconds(23), TimeSpan.Zero)).ToList();
 
         // Each side is the least of three measurements over half a second, so that a burst one snapshot catches in passing
         // does not count as growth; a queue that grew would be in all three.
         await Task.Delay(TimeSpan.FromSeconds(3));
         long early = await ManagedHeap.LeastOfAsync(3, TimeSpan.FromMilliseconds(250));
-        await Task.Delay(TimeSpan.FromSeconds(7.5));
+        await Task.Delay(TimeSpan.FromSeconds(15));
         long late = await ManagedHeap.LeastOfAsync(3, TimeSpan.FromMilliseconds(250));
         IReadOnlyList<WebSocketConnectionSnapshot> live = Sessions(server).GetStatistics().Deepest;
         FeedReading slowReading = await slow;
         FeedReading[] fastReadings = await Task.WhenAll(fast);
 
-        // Four sessions reading for 15 s are all live 11.5 s in; if not, say how each ended.
-        Assert.True(live.Count == 4, $"{live.Count} sessions live 11.5 s in; the readers ended: {string.Join(", ", fastReadings.Prepend(slowReading))}");
+        // Four sessions reading for 23 s are all live 19 s in; if not, say how each ended.
+        Assert.True(live.Count == 4, $"{live.Count} sessions live 19 s in; the readers ended: {string.Join(", ", fastReadings.Prepend(slowReading))}");
         int deepest = live.Max(d => d.Depth);
 
         Assert.True(slowReading.Gaps > 0, "the slow reader should have lost messages to drop-oldest");
@@ -113,12 +113,12 @@ public sealed class WebSocketEndpointTests
         Assert.All(fastReadings, r => Assert.True(r.Gaps * 100 <= r.Received && r.Gaps * 10 < slowReading.Gaps, $"a fast reader lost {r.Gaps} of {r.LastSeq}"));
         Assert.InRange(deepest, 0, 200);
 
-        // 8 s of 300 × 16 kB messages is 38 MB offered to the slow client, which takes at most half of it: an unbounded
-        // queue would grow by 19 MB or more. Its queue holds at most 3.2 MB; what else a measurement of the whole test
-        // process catches (Kestrel's and the sockets' pooled buffers after a burst, the in-process clients) was seen up
-        // to 13 MB in one snapshot against another on a loaded machine, so the window is long enough for the two to
-        // stay apart. (Over the 4 s this test used to measure, an unbounded queue grew only 9.6 MB, within that noise.)
-        Assert.True(late - early < 16 * 1024 * 1024, $"managed heap grew by {(late - early) / 1024} kB while the slow reader fell behind");
+        // 15.5 s of 300 × 16 kB messages is 74 MB offered to the slow client, which takes at most half of it: an
+        // unbounded queue would grow by 37 MB or more. Its queue holds at most 3.2 MB; what else a measurement of the
+        // whole test process catches (Kestrel's and the sockets' pooled buffers, the in-process clients) was seen up to
+        // 18 MB apart on a loaded machine (over a window of 8 s, where an unbounded queue grew 19 MB: too close, so the
+        // window is now twice as long and the bound 24 MB, between the two).
+        Assert.True(late - early < 24 * 1024 * 1024, $"managed heap grew by {(late - early) / 1024} kB while the slow reader fell behind");
         Assert.Equal(0, Sessions(server).GetStatistics().Endpoints[FeedSession.Endpoint].SlowDisconnects);
     }
 
