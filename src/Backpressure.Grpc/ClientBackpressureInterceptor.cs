@@ -91,12 +91,12 @@ public sealed class ClientBackpressureInterceptor : Interceptor
                 await Task.Delay(pushback, _time, context.Options.CancellationToken).ConfigureAwait(false);
             }
 
-            if (Throttled() is { } throttled)
+            if (Throttles())
             {
                 // Retried as a refusal from the server would be, within the same attempts and budget.
                 if (attempt >= _options.MaxRetries || !_budget.TryRetry())
                 {
-                    throw current.Refuse(throttled);
+                    throw current.Refuse(ThrottledRefusal());
                 }
 
                 await BackOffAsync(attempt, context.Options.CancellationToken).ConfigureAwait(false);
@@ -197,25 +197,22 @@ public sealed class ClientBackpressureInterceptor : Interceptor
             call.RequestStream, new ObservedStream<TResponse>(call.ResponseStream, outcome), call.ResponseHeadersAsync, call.GetStatus, call.GetTrailers, call.Dispose);
     }
 
-    // No word from the server on when: exponential backoff with full jitter (AWS's "Exponential Backoff And Jitter").
-    private Task BackOffAsync(int attempt, CancellationToken cancellationToken)
-    {
-        double ceiling = _options.RetryDelay.TotalMilliseconds * Math.Pow(2, attempt);
-        return Task.Delay(TimeSpan.FromMilliseconds(ceiling * (0.5 + (Random.Shared.NextDouble() / 2))), _time, cancellationToken);
-    }
+    private Task BackOffAsync(int attempt, CancellationToken cancellationToken) =>
+        Task.Delay(_options.RetryBackoff(attempt, Random.Shared.NextDouble()), _time, cancellationToken);
 
     // A stream is sent unless a pushback lasts or the throttle refuses it; it is counted as a request for the budget either way.
     private RpcException? RefuseStream()
     {
         _budget.RecordRequest();
         TimeSpan pushback = _pushback.Remaining;
-        return pushback > TimeSpan.Zero ? PushedBack(pushback) : Throttled();
+        return pushback > TimeSpan.Zero ? PushedBack(pushback) : Throttles() ? ThrottledRefusal() : null;
     }
 
-    // The throttle's refusal of a call about to be sent; null when it lets the call go.
-    private RpcException? Throttled() => _throttle is not null && !_throttle.TryAcquire()
-        ? LocalRefusal("refused by the client's adaptive throttle: the server has been refusing most calls", "throttled", TimeSpan.FromSeconds(1))
-        : null;
+    // Whether the throttle refuses a call about to be sent.
+    private bool Throttles() => _throttle is not null && !_throttle.TryAcquire();
+
+    private static RpcException ThrottledRefusal() =>
+        LocalRefusal("refused by the client's adaptive throttle: the server has been refusing most calls", "throttled", TimeSpan.FromSeconds(1));
 
     private static RpcException PushedBack(TimeSpan pushback) =>
         LocalRefusal($"pushed back for {Milliseconds(pushback)} ms more", "pushed-back", pushback);

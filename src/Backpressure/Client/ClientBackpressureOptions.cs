@@ -22,6 +22,17 @@ public class ClientBackpressureOptions
     /// <summary>The pause before a retry the destination gave no wait for, doubled for each further retry, with jitter. From 1 ms to 1 minute; default 100 ms.</summary>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// The pause before retrying after attempt <paramref name="attempt"/> (0 for the first) when the destination gave no
+    /// wait: <see cref="RetryDelay"/> doubled per attempt, and from half of that to all of it by <paramref name="draw"/>
+    /// (the "equal jitter" of AWS's "Exponential Backoff And Jitter"), so that clients refused together do not retry
+    /// together. Every client adapter waits this long.
+    /// </summary>
+    /// <param name="attempt">The attempt just refused, from 0.</param>
+    /// <param name="draw">A draw from [0, 1).</param>
+    public TimeSpan RetryBackoff(int attempt, double draw) =>
+        TimeSpan.FromMilliseconds(RetryDelay.TotalMilliseconds * Math.Pow(2, attempt) * (0.5 + (draw / 2)));
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the property that is out of range (a nested one as <c>Throttling.K</c>).</summary>
     /// <exception cref="ArgumentException">A property is out of range; the message names it.</exception>
     public virtual void Validate()
