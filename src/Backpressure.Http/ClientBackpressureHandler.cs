@@ -34,8 +34,6 @@ public sealed class ClientBackpressureHandler : DelegatingHandler
 
     internal const string LocalRefusalReason = "Refused by the client";
 
-    private static readonly TimeSpan s_throttledRetryAfter = TimeSpan.FromSeconds(1);
-
     private readonly ClientBackpressureState _state;
 
     /// <summary>Creates a handler with state of its own (for use without the HttpClient factory).</summary>
@@ -62,12 +60,12 @@ public sealed class ClientBackpressureHandler : DelegatingHandler
         LocalVerdict first = Look(destination, out TimeSpan hold);
         if (first == LocalVerdict.Held)
         {
-            return RefuseLocally(request, destination, hold, "held");
+            return RefuseLocally(request, destination, LocalVerdict.Held, hold);
         }
 
         if (first == LocalVerdict.Throttled && !MayRetry(destination, attempt: 0, retriable))
         {
-            return RefuseLocally(request, destination, s_throttledRetryAfter, "throttled");
+            return RefuseLocally(request, destination, LocalVerdict.Throttled);
         }
 
         return SendAsyncCore(request, destination, retriable, first, hold, cancellationToken);
@@ -88,7 +86,7 @@ public sealed class ClientBackpressureHandler : DelegatingHandler
                 verdict = Look(destination, out hold);
                 if (verdict == LocalVerdict.Held)
                 {
-                    return await RefuseLocally(request, destination, hold, "held").ConfigureAwait(false);
+                    return await RefuseLocally(request, destination, LocalVerdict.Held, hold).ConfigureAwait(false);
                 }
             }
 
@@ -106,7 +104,7 @@ public sealed class ClientBackpressureHandler : DelegatingHandler
                 bool granted = attempt == 0 && first == LocalVerdict.Throttled;
                 if (!granted && !MayRetry(destination, attempt, retriable))
                 {
-                    return await RefuseLocally(request, destination, s_throttledRetryAfter, "throttled").ConfigureAwait(false);
+                    return await RefuseLocally(request, destination, LocalVerdict.Throttled).ConfigureAwait(false);
                 }
 
                 _state.Count(destination, "retried");
@@ -196,18 +194,8 @@ public sealed class ClientBackpressureHandler : DelegatingHandler
         return true;
     }
 
-    // No word from the server on when: exponential backoff with full jitter (AWS's "Exponential Backoff And Jitter").
-    private Task BackOffAsync(int attempt, CancellationToken cancellationToken)
-    {
-        double ceiling = _state.Options.RetryDelay.TotalMilliseconds * Math.Pow(2, attempt);
-        return Task.Delay(TimeSpan.FromMilliseconds(ceiling * (0.5 + (_state.Random() / 2))), _state.Time, cancellationToken);
-    }
-
-    private Task<HttpResponseMessage> RefuseLocally(HttpRequestMessage request, ClientBackpressureState.Destination destination, TimeSpan retryAfter, string why)
-    {
-        _state.Count(destination, "refused_locally");
-        return Refuse(request, retryAfter, why);
-    }
+    private Task BackOffAsync(int attempt, CancellationToken cancellationToken) =>
+        Task.Delay(_state.Options.RetryBackoff(attempt, _state.Random()), _state.Time, cancellationToken);
 
     private static bool IsIdempotentWithoutBody(HttpRequestMessage request) =>
         request.Content is null
@@ -245,11 +233,17 @@ public sealed class ClientBackpressureHandler : DelegatingHandler
         return null;
     }
 
-    private Task<HttpResponseMessage> Refuse(HttpRequestMessage request, TimeSpan retryAfter, string why)
+    /// <summary>
+    /// Answers the call itself, with a <c>429</c> saying why (<paramref name="verdict"/>: held back by the destination's
+    /// <c>Retry-After</c>, for <paramref name="hold"/> more, or throttled, which says to come back in a second).
+    /// </summary>
+    private Task<HttpResponseMessage> RefuseLocally(
+        HttpRequestMessage request, ClientBackpressureState.Destination destination, LocalVerdict verdict, TimeSpan hold = default)
     {
-        long seconds = (long)Math.Max(1, Math.Ceiling(retryAfter.TotalSeconds));
-        if (_state.Options.ShareLocalRefusals
-            && (why == "throttled" ? SharedRefusal.Throttled : SharedRefusal.Held(seconds)) is { } shared)
+        _state.Count(destination, "refused_locally");
+        bool throttled = verdict == LocalVerdict.Throttled;
+        long seconds = throttled ? 1 : (long)Math.Max(1, Math.Ceiling(hold.TotalSeconds));
+        if (_state.Options.ShareLocalRefusals && (throttled ? SharedRefusal.Throttled : SharedRefusal.Held(seconds)) is { } shared)
         {
             return shared;
         }
@@ -260,7 +254,7 @@ public sealed class ClientBackpressureHandler : DelegatingHandler
             ReasonPhrase = LocalRefusalReason,
         };
         response.Headers.RetryAfter = new RetryConditionHeaderValue(TimeSpan.FromSeconds(seconds));
-        response.Headers.TryAddWithoutValidation(LocalRefusalHeader, why);
+        response.Headers.TryAddWithoutValidation(LocalRefusalHeader, throttled ? "throttled" : "held");
         return Task.FromResult(response);
     }
 }
