@@ -224,8 +224,14 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
 
                         // A run of cuts is judged as a whole too: each cut alone may be too noisy to
                         // judge, yet a dependency that got slower must not walk the limit down to its floor.
-                        _runFrom = runFrom > _limit ? runFrom : _limit;
-                        _latencyBeforeRun = runFrom > _limit ? _latencyBeforeRun : mean;
+                        if (runFrom <= _limit)
+                        {
+                            // This cut begins a run.
+                            runFrom = _limit;
+                            _latencyBeforeRun = mean;
+                        }
+
+                        _runFrom = runFrom;
 
                         _recoverTo = _limit;
                     }
