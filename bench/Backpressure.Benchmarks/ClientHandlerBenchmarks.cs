@@ -26,17 +26,26 @@ public class ClientHandlerBenchmarks
     {
         _bare = new HttpMessageInvoker(new Answer(HttpStatusCode.OK));
         _handled = new HttpMessageInvoker(new ClientBackpressureHandler { InnerHandler = new Answer(HttpStatusCode.OK) });
-        _held = new HttpMessageInvoker(new ClientBackpressureHandler(new HttpClientBackpressureOptions { RetryAfter = RetryAfterHandling.FailFast, MaxRetries = 0, MaxHold = TimeSpan.FromHours(1) })
-        {
-            InnerHandler = new Answer(HttpStatusCode.TooManyRequests, TimeSpan.FromHours(1)),
-        });
-        _heldShared = new HttpMessageInvoker(new ClientBackpressureHandler(new HttpClientBackpressureOptions { RetryAfter = RetryAfterHandling.FailFast, MaxRetries = 0, MaxHold = TimeSpan.FromHours(1), ShareLocalRefusals = true })
-        {
-            InnerHandler = new Answer(HttpStatusCode.TooManyRequests, TimeSpan.FromHours(1)),
-        });
+        _held = await HeldAsync(share: false);
+        _heldShared = await HeldAsync(share: true);
         _refusedRequest = new HttpRequestMessage(HttpMethod.Get, Destination);
-        using HttpResponseMessage told = await _held.SendAsync(new HttpRequestMessage(HttpMethod.Get, Destination), CancellationToken.None);
-        using HttpResponseMessage toldShared = await _heldShared.SendAsync(new HttpRequestMessage(HttpMethod.Get, Destination), CancellationToken.None);
+    }
+
+    // A handler whose destination has told it Retry-After: 1 hour, so that it fails every call fast, before sending.
+    private static async Task<HttpMessageInvoker> HeldAsync(bool share)
+    {
+        var held = new HttpMessageInvoker(new ClientBackpressureHandler(new HttpClientBackpressureOptions
+        {
+            RetryAfter = RetryAfterHandling.FailFast,
+            MaxRetries = 0,
+            MaxHold = TimeSpan.FromHours(1),
+            ShareLocalRefusals = share,
+        })
+        {
+            InnerHandler = new Answer(HttpStatusCode.TooManyRequests, TimeSpan.FromHours(1)),
+        });
+        using HttpResponseMessage told = await held.SendAsync(new HttpRequestMessage(HttpMethod.Get, Destination), CancellationToken.None);
+        return held;
     }
 
     [Benchmark(Baseline = true)]

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using Backpressure.Http;
+using Backpressure.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -147,19 +148,9 @@ public sealed class ClientBackpressureHandlerTests : IAsyncLifetime
         bool refusing = true;
         _answer = context => refusing ? Refuse(context, HttpStatusCode.ServiceUnavailable) : context.Response.WriteAsync("ok");
 
-        // The throttle's draws, scripted: 0.999 lets an attempt through whenever some calls are accepted at all, 0 is
-        // refused as soon as the throttle refuses anything.
-        var draws = new ConcurrentQueue<double>();
+        var throttle = new ScriptedThrottle();
         var state = new ClientBackpressureState(
-            new HttpClientBackpressureOptions
-            {
-                MaxRetries = 1,
-                RetryDelay = TimeSpan.FromMilliseconds(1),
-                RetryBudget = new() { RetryRatio = 1, MinRetriesPerWindow = 1000 },
-            },
-            TimeProvider.System,
-            meterFactory: null,
-            random: () => draws.TryDequeue(out double draw) ? draw : 0.999);
+            ScriptedThrottle.WithOneQuickRetry(new HttpClientBackpressureOptions()), TimeProvider.System, meterFactory: null, random: throttle.Draws);
         using var client = new HttpClient(new ClientBackpressureHandler(state) { InnerHandler = new SocketsHttpHandler() }) { BaseAddress = Url };
         for (int i = 0; i < 20; i++)
         {
@@ -170,7 +161,7 @@ public sealed class ClientBackpressureHandlerTests : IAsyncLifetime
 
         refusing = false;
         int before = _hits.Count;
-        draws.Enqueue(0);
+        throttle.RefuseNext();
 
         using HttpResponseMessage response = await client.GetAsync("/");
 

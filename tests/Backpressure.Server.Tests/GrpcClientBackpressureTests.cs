@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
 using Backpressure.Grpc;
+using Backpressure.Testing;
 using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
@@ -98,18 +99,9 @@ public sealed class GrpcClientBackpressureTests : IAsyncLifetime
         bool refusing = true;
         Echo.Answer = _ => Volatile.Read(ref refusing) ? throw new RpcException(new Status(StatusCode.Unavailable, "down")) : "ok";
 
-        // The throttle's draws, scripted: 0.999 lets an attempt through whenever some calls are accepted at all, 0 is
-        // refused as soon as the throttle refuses anything.
-        var draws = new ConcurrentQueue<double>();
+        var throttle = new ScriptedThrottle();
         var interceptor = new ClientBackpressureInterceptor(
-            new GrpcClientBackpressureOptions
-            {
-                MaxRetries = 1,
-                RetryDelay = TimeSpan.FromMilliseconds(1),
-                RetryBudget = new() { RetryRatio = 1, MinRetriesPerWindow = 1000 },
-            },
-            timeProvider: null,
-            throttleDraws: () => draws.TryDequeue(out double draw) ? draw : 0.999);
+            ScriptedThrottle.WithOneQuickRetry(new GrpcClientBackpressureOptions()), timeProvider: null, throttleDraws: throttle.Draws);
         using var channel = GrpcChannel.ForAddress(_server.Urls.First());
         CallInvoker invoker = channel.Intercept(interceptor);
         for (int i = 0; i < 20; i++)
@@ -119,7 +111,7 @@ public sealed class GrpcClientBackpressureTests : IAsyncLifetime
 
         Volatile.Write(ref refusing, false);
         int before = Echo.Calls;
-        draws.Enqueue(0);
+        throttle.RefuseNext();
 
         string answer = await invoker.AsyncUnaryCall(Say, null, default, "y").ResponseAsync;
 
