@@ -95,6 +95,25 @@ public sealed class QueueingDelayLimitScenarioTests(IdealLimits ideal) : IClassF
     }
 
     [Fact]
+    public void S5_OursGetsMoreGoodputThanEveryCompetitor_AtEveryLoad_OverTenMinutes()
+    {
+        double[] multiples = [1.2, 2, 4, 10];
+        var runs = (from contender in Contenders.Competitors.Prepend(Contenders.Ours)
+                    from multiple in multiples
+                    select (contender, multiple)).ToList()
+            .AsParallel()
+            .Select(c => (c.contender, c.multiple, goodput: Simulation.Run(Scenarios.SustainedOverload(c.multiple, minutes: 10), c.contender)["overload"].Goodput))
+            .ToList();
+
+        Assert.All(multiples, multiple =>
+        {
+            double ours = runs.Single(r => r.contender == Contenders.Ours && r.multiple == multiple).goodput;
+            Assert.All(runs.Where(r => r.contender != Contenders.Ours && r.multiple == multiple), theirs =>
+                Assert.True(ours > theirs.goodput, $"at {multiple}x {theirs.contender.Name} got {theirs.goodput:F1}/s, ours {ours:F1}/s"));
+        });
+    }
+
+    [Fact]
     public void S5_AtOnePointTwoTimesCapacity_TheLimitDoesNotDriftOverTenMinutes()
     {
         RunResult run = Simulation.Run(Scenarios.SustainedOverload(1.2, minutes: 10), Contenders.Ours);

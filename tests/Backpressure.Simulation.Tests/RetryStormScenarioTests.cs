@@ -18,13 +18,12 @@ public sealed class RetryStormScenarioTests
     [Fact]
     public void ARetryBudget_HoldsTheAmplificationToTenPercentAndItsFloor_WithoutLosingGoodput()
     {
-        PhaseResult calm = Simulation.Run(Scenarios.RetryStorm(0), Shedding.Limit)["storm"];
         PhaseResult budget = Run(1);
 
         // 10 % of the 1600 calls a second, plus the floor of 10 retries per 10 s window.
         double bound = 1 + 0.1 + (10.0 / 10 / 1600);
         Assert.True(budget.Amplification <= bound, $"amplification {budget.Amplification:F4}, bound {bound:F4}");
-        Assert.True(budget.CallGoodput >= calm.CallGoodput, $"goodput {budget.CallGoodput}/s against {calm.CallGoodput}/s without retries");
+        AssertNoGoodputLost(Shedding.RetryStormContenders[1]);
     }
 
     [Theory]
@@ -32,12 +31,24 @@ public sealed class RetryStormScenarioTests
     [InlineData(2)]
     public void TheThrottle_WithTheBudgetOrAlone_SendsUnderOnePointOneRequestsPerCall_WithoutLosingGoodput(int contender)
     {
-        PhaseResult calm = Simulation.Run(Scenarios.RetryStorm(0), Shedding.Limit)["storm"];
         PhaseResult throttled = Run(contender);
 
         // Attempts it refuses are retried, as the client handler retries them, but each retry asks the throttle again.
         Assert.True(throttled.Amplification <= 1.1, $"amplification {throttled.Amplification:F3}");
         Assert.True(throttled.LocallyRefused > 0, "the throttle refused nothing");
-        Assert.True(throttled.CallGoodput >= calm.CallGoodput, $"goodput {throttled.CallGoodput}/s against {calm.CallGoodput}/s without retries");
+        AssertNoGoodputLost(Shedding.RetryStormContenders[contender]);
+    }
+
+    // One run's goodput moves by a few calls a second with its draws (the difference between two clients on the
+    // same draws has a standard deviation of 2.5-4.5/s), more than a client that costs nothing can be held to.
+    // So goodput is compared on the mean of 24 runs, whose noise is under 1/s, within 2/s (0.25 % of capacity).
+    // Behind the limit as it was before VariabilityAllowance (its thinner queue idled when the throttle thinned the
+    // arrivals), the throttle lost 4.5-4.9/s on this mean and failed here.
+    private static void AssertNoGoodputLost(Contender clients)
+    {
+        double calm = Shedding.MeanCallGoodput(Shedding.Limit, 0);
+        double retrying = Shedding.MeanCallGoodput(clients, 3);
+
+        Assert.True(retrying >= calm - 2, $"mean goodput {retrying:F1}/s against {calm:F1}/s without retries");
     }
 }

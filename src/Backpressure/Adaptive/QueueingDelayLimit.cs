@@ -27,6 +27,11 @@ namespace Backpressure.Adaptive;
 /// in-flight work rises with it (Little's law) and throughput still follows the offered load, so a
 /// cut would only refuse work that would have been served (Netflix's issue #171).</item>
 /// <item>Between the two thresholds the limit holds.</item>
+/// <item><b>A small service's band is wider</b>: in-flight work fluctuates by about the square root of
+/// its mean, so the queue that keeps every worker busy grows as <c>√n</c> (Halfin and Whitt's
+/// square-root staffing), not in proportion to <c>n</c>, the in-flight at no load. Where
+/// <see cref="QueueingDelayLimitOptions.VariabilityAllowance"/><c>/√n</c> exceeds the growth
+/// tolerance, both thresholds widen by that factor (below 32 in flight with the defaults).</item>
 /// <item><b>A cut that latency ignored</b> (a quarter or more, after which latency fell by under a
 /// quarter as much in proportion): at saturation latency follows the limit, so a cut that did not
 /// move it took work away without shrinking any queue of ours. It is undone, and that latency becomes
@@ -87,6 +92,7 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
     private int _sampleCount;
     private int _droppedSamples;
     private int _peakInFlight;
+    private long _inFlightSum;
 
     /// <summary>Creates the algorithm.</summary>
     /// <param name="options">Its settings; null for the defaults. Validated here.</param>
@@ -141,6 +147,7 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
             else
             {
                 _latencySum += sample.Latency.Ticks;
+                _inFlightSum += sample.InFlight;
                 _sampleCount++;
             }
         }
@@ -195,7 +202,9 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
                 }
 
                 double ratio = mean / Math.Max(1, Baseline());
-                if (ratio <= 1 + _options.GrowthTolerance)
+                double widening = VariabilityWidening(ratio);
+                double growthTolerance = _options.GrowthTolerance * widening;
+                if (ratio <= 1 + growthTolerance)
                 {
                     if (recoverTo > _limit)
                     {
@@ -216,9 +225,9 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
                 else
                 {
                     EndSlowStart();
-                    if (ratio > 1 + _options.QueueingThreshold && binding)
+                    if (ratio > 1 + (_options.QueueingThreshold * widening) && binding)
                     {
-                        next = _limit * Math.Max(0.5, (1 + _options.GrowthTolerance) / ratio);
+                        next = _limit * Math.Max(0.5, (1 + growthTolerance) / ratio);
                         _cutFrom = _limit;
                         _latencyBeforeCut = mean;
 
@@ -290,8 +299,28 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
         _droppedCount = 0;
         _latencySum = 0;
         _sampleCount = 0;
+        _inFlightSum = 0;
         _droppedSamples = 0;
         _peakInFlight = 0;
+    }
+
+    /// <summary>
+    /// How much wider than the proportional thresholds a small service's are. In-flight work
+    /// fluctuates by about the square root of its mean, so the queue that keeps every worker busy
+    /// grows as <c>√n</c>: a service with 16 in flight at no load needs more than a fifth of 16
+    /// queued, one with 1,000 far less than a fifth of 1,000 (where the proportional threshold stands,
+    /// above the noise of a batch's mean).
+    /// </summary>
+    private double VariabilityWidening(double ratio)
+    {
+        if (_options.VariabilityAllowance == 0 || _options.GrowthTolerance == 0)
+        {
+            return 1;
+        }
+
+        // Little's law: at the same throughput, what would be in flight without the queue the ratio shows.
+        double noLoadInFlight = Math.Max(1, (double)_inFlightSum / _sampleCount / ratio);
+        return Math.Max(1, _options.VariabilityAllowance / (_options.GrowthTolerance * Math.Sqrt(noLoadInFlight)));
     }
 
     /// <summary>

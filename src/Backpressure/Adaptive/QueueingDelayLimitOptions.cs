@@ -45,6 +45,20 @@ public sealed class QueueingDelayLimitOptions
     public double QueueingThreshold { get; set; } = 0.4;
 
     /// <summary>
+    /// How much queue still counts as no queue for a small service, in square roots of the permits it
+    /// has in flight at no load (<c>n</c>, from Little's law): 1.13 lets a service with 16 in flight at
+    /// no load keep 4.5 queued (28 % rather than <see cref="GrowthTolerance"/>'s 20 %) before it stops
+    /// growing. What is in flight fluctuates like a count of random arrivals, by about its square root,
+    /// so keeping every worker busy takes a queue that grows as <c>√n</c>, not in proportion to <c>n</c>
+    /// (Halfin and Whitt's square-root staffing; the router-buffer sizing rule of Appenzeller et al.).
+    /// Where <c>VariabilityAllowance/√n</c> exceeds <see cref="GrowthTolerance"/>, both it and
+    /// <see cref="QueueingThreshold"/> widen by that factor; above (VariabilityAllowance/GrowthTolerance)²
+    /// in flight (32 with the defaults) the proportional thresholds stand. 0 turns it off, as does a
+    /// <see cref="GrowthTolerance"/> of 0. At least 0 and at most 100. Default: 1.13 (0.2 × √32).
+    /// </summary>
+    public double VariabilityAllowance { get; set; } = 1.13;
+
+    /// <summary>
     /// The limit stays within this many times the most permits recently in flight (failsafe-go's
     /// <c>maxLimitFactor</c>), so it cannot float upward while the application, not the limit, is the
     /// bottleneck; the headroom lets in-flight work grow at once when a dependency slows down.
@@ -87,6 +101,8 @@ public sealed class QueueingDelayLimitOptions
         Check(GrowthTolerance >= 0 && GrowthTolerance < QueueingThreshold, nameof(GrowthTolerance),
             $"must be at least 0 and below QueueingThreshold, {QueueingThreshold} (was {GrowthTolerance})");
         Check(QueueingThreshold <= 100, nameof(QueueingThreshold), $"must be at most 100 (was {QueueingThreshold})");
+        Check(VariabilityAllowance >= 0 && VariabilityAllowance <= 100, nameof(VariabilityAllowance),
+            $"must be between 0 and 100 (was {VariabilityAllowance})");
         Check(HeadroomFactor >= 1 && HeadroomFactor <= 1000, nameof(HeadroomFactor), $"must be between 1 and 1000 (was {HeadroomFactor})");
         Check(BaselineWindow > TimeSpan.Zero && BaselineWindow <= TimeSpan.FromHours(1), nameof(BaselineWindow),
             $"must be greater than zero and at most an hour (was {BaselineWindow})");

@@ -31,9 +31,9 @@ public sealed class QueueingDelayLimitTests
     }
 
     // A limit that slow start took from 4 to 64 on no-load latency; `at` is where its timeline stands.
-    private static QueueingDelayLimit SlowStartedTo64(out TimeSpan at)
+    private static QueueingDelayLimit SlowStartedTo64(out TimeSpan at, Action<QueueingDelayLimitOptions>? configure = null)
     {
-        var limit = NewLimit();
+        var limit = NewLimit(configure);
         at = TimeSpan.Zero;
         for (int l = 4; l < 64; l *= 2)
         {
@@ -66,6 +66,25 @@ public sealed class QueueingDelayLimitTests
         int cut = Feed(limit, ref at, s_noLoad * 2, inFlight: 64);
 
         Assert.Equal((int)(64 * 1.2 / 2), cut);
+    }
+
+    [Theory]
+    [InlineData(16, 1.13, 16)] // about 11 in flight at no load: a queue of 5 (1.6 √11) is within the widened band
+    [InlineData(16, 0, 12)] // the proportional band alone (cut above 40 %) cuts the same queue
+    [InlineData(64, 1.13, 51)] // about 43 in flight at no load: the proportional band stands, 1.13 √43 being under 20 % of 43
+    public void TheQueueAllowedBeforeACut_GrowsAsTheSquareRootOfWhatIsInFlight_ForASmallService(int limitBefore, double allowance, int expected)
+    {
+        var limit = NewLimit(o => o.VariabilityAllowance = allowance);
+        TimeSpan at = TimeSpan.Zero;
+        for (int l = 4; l < limitBefore; l *= 2)
+        {
+            Feed(limit, ref at, s_noLoad, inFlight: l);
+        }
+
+        Assert.Equal(limitBefore, limit.Limit);
+
+        // Latency half again its no-load value, with the limit full.
+        Assert.Equal(expected, Feed(limit, ref at, s_noLoad * 1.5, inFlight: limitBefore));
     }
 
     [Fact]
@@ -101,7 +120,9 @@ public sealed class QueueingDelayLimitTests
     [Fact]
     public void ARunOfCutsThatLatencyIgnores_IsUndoneToWhereItBegan_EvenWhenNoCutAloneCouldBeJudged()
     {
-        QueueingDelayLimit limit = SlowStartedTo64(out TimeSpan at);
+        // Without the square-root allowance, which would let the last permits or so keep a queue of one and
+        // stop the walk at 2: the run of cuts is what is under test.
+        QueueingDelayLimit limit = SlowStartedTo64(out TimeSpan at, o => o.VariabilityAllowance = 0);
 
         // A dependency got three times slower, and latency creeps up a little after every cut, so no cut
         // alone shows latency falling: each halves the limit, down to the floor.
@@ -202,6 +223,7 @@ public sealed class QueueingDelayLimitTests
     [InlineData(nameof(QueueingDelayLimitOptions.HeadroomFactor))]
     [InlineData(nameof(QueueingDelayLimitOptions.BaselineWindow))]
     [InlineData(nameof(QueueingDelayLimitOptions.ResourceUsageLimit))]
+    [InlineData(nameof(QueueingDelayLimitOptions.VariabilityAllowance))]
     public void AnOptionOutOfRange_FailsNamingIt(string option)
     {
         var options = new QueueingDelayLimitOptions();
@@ -216,6 +238,7 @@ public sealed class QueueingDelayLimitTests
             case nameof(QueueingDelayLimitOptions.HeadroomFactor): options.HeadroomFactor = 0.5; break;
             case nameof(QueueingDelayLimitOptions.BaselineWindow): options.BaselineWindow = TimeSpan.Zero; break;
             case nameof(QueueingDelayLimitOptions.ResourceUsageLimit): options.ResourceUsageLimit = 1.5; break;
+            case nameof(QueueingDelayLimitOptions.VariabilityAllowance): options.VariabilityAllowance = -1; break;
         }
 
         var e = Assert.Throws<ArgumentException>(() => new QueueingDelayLimit(options));
