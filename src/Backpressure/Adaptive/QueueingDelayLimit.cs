@@ -55,7 +55,11 @@ namespace Backpressure.Adaptive;
 /// GC heap's use of its hard limit, holds memory-bound work below exhaustion before it fails: above
 /// <see cref="QueueingDelayLimitOptions.ResourceUsageLimit"/> the limit is cut in proportion to the
 /// excess, within 10 % below it the limit does not grow, and below that growth stops where usage in
-/// proportion to in-flight would reach the limit (so slow start cannot double past it).</para>
+/// proportion to in-flight would reach the limit (so slow start cannot double past it). After such a
+/// cut the limit grows as TCP's BIC and CUBIC do after a loss: back to within 10 % of where the resource
+/// ran out in a few decisions, then past it at a quarter of the usual pace, because a signal such as the
+/// thread pool's delay shows exhaustion late and in spikes, and probing past it at full pace made the
+/// limit saw between overshoot and deep cuts.</para>
 /// </remarks>
 public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
 {
@@ -63,6 +67,7 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
     private const double BaselineSmoothing = 0.25;
     private const double DroppedShareToCut = 0.25;
     private const double GrowthStep = 0.05;
+    private const double CeilingForgottenPast = 1.25;
     private static readonly double MinJudgedCut = Math.Log(4.0 / 3);
 
     private readonly QueueingDelayLimitOptions _options;
@@ -83,6 +88,8 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
     private double _runFrom;
     private double _latencyBeforeRun;
     private double _recoverTo;
+    private double _resourceCeiling;
+    private long _resourceCeilingAt;
     private double _heldBaseline;
 
     // The decision in progress: samples granted since the limit last moved.
@@ -261,6 +268,8 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
             {
                 next = Math.Min(next, Math.Min(_limit, Math.Max(1, _peakInFlight)) * _options.ResourceUsageLimit / used);
                 _recoverTo = Math.Max(_recoverTo, _limit);
+                _resourceCeiling = Math.Min(_limit, Math.Max(1, _peakInFlight));
+                _resourceCeilingAt = now;
                 EndSlowStart();
             }
             else if (used >= _options.ResourceUsageLimit * 0.9)
@@ -274,6 +283,11 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
                 // the usage limit. The proportion overstates what each permit uses, so this errs low.
                 next = Math.Max(_limit, Math.Min(next, Math.Max(1, _peakInFlight) * _options.ResourceUsageLimit / used));
             }
+        }
+
+        if (next > _limit && _resourceCeiling > 0)
+        {
+            next = GrowthUnderTheResourceCeiling(now, next);
         }
 
         // Growth stops at a multiple of what has really been in flight lately.
@@ -302,6 +316,34 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
         _inFlightSum = 0;
         _droppedSamples = 0;
         _peakInFlight = 0;
+    }
+
+    /// <summary>
+    /// Growth after a cut for the resource, as TCP's BIC and CUBIC grow a window after a loss: quickly
+    /// back to just under where the resource ran out (halving the distance each decision), then past
+    /// it only slowly. A resource signal such as the thread pool's delay shows exhaustion late and in
+    /// spikes, so probing past the ceiling at the usual pace overshoots, and the cut that follows
+    /// goes deep: the limit saws between the two, and both its peaks (queueing) and its troughs
+    /// (idle capacity) cost. The ceiling is forgotten once the limit is well past it or after a
+    /// <see cref="QueueingDelayLimitOptions.BaselineWindow"/> with no cut for the resource.
+    /// </summary>
+    private double GrowthUnderTheResourceCeiling(long now, double next)
+    {
+        if (now - _resourceCeilingAt > _options.BaselineWindow.Ticks || _limit > CeilingForgottenPast * _resourceCeiling)
+        {
+            _resourceCeiling = 0;
+            return next;
+        }
+
+        // Within 10 % of the ceiling, as within 10 % of the resource's own limit, is where the limit settles.
+        double plateau = 0.9 * _resourceCeiling;
+        if (_limit < plateau)
+        {
+            return Math.Max(Math.Min(next, plateau), _limit + ((plateau - _limit) / 2));
+        }
+
+        // Past it, a quarter of the usual step: at 20 permits, one more every four decisions.
+        return _limit + Math.Min(next - _limit, Math.Max(0.25, GrowthStep * _limit / 4));
     }
 
     /// <summary>

@@ -175,6 +175,36 @@ public sealed class QueueingDelayLimitTests
     }
 
     [Fact]
+    public void AfterACutForTheResource_TheLimitReturnsQuicklyToJustUnderWhereItRanOut_ThenProbesPastItSlowly()
+    {
+        double usage = 0.2;
+        var limit = NewLimit(o => { o.ResourceUsage = () => usage; o.ResourceUsageLimit = 0.8; });
+        TimeSpan at = TimeSpan.Zero;
+        for (int l = 4; l < 32; l *= 2)
+        {
+            Feed(limit, ref at, s_noLoad, inFlight: l);
+        }
+
+        // The resource runs out at 32 in flight, twice over: cut to 16.
+        usage = 1.6;
+        Assert.Equal(16, Feed(limit, ref at, s_noLoad, inFlight: 32));
+
+        // Back to 28 (within 10 % of 32) in three decisions, where growth by 5 % a decision would take eight...
+        usage = 0.2;
+        int[] back = [.. Enumerable.Range(0, 3).Select(_ => Feed(limit, ref at, s_noLoad, inFlight: limit.Limit))];
+        Assert.Equal([22, 25, 27], back);
+        Assert.Equal(28, Feed(limit, ref at, s_noLoad, inFlight: limit.Limit));
+
+        // ...then past it by a quarter of that pace: three permits in eight decisions, where 5 % a decision would add 14.
+        for (int i = 0; i < 8; i++)
+        {
+            Feed(limit, ref at, s_noLoad, inFlight: limit.Limit);
+        }
+
+        Assert.Equal(31, limit.Limit);
+    }
+
+    [Fact]
     public void GrowthNeverAimsPastTheResource_TakingUsageAsProportionalToWhatIsInFlight()
     {
         var limit = NewLimit(o => { o.ResourceUsage = () => 0.5; o.ResourceUsageLimit = 0.8; });
