@@ -30,12 +30,12 @@ public sealed class QueueingDelayLimitTests
         return result;
     }
 
-    // A limit that slow start took from 4 to 64 on no-load latency; `at` is where its timeline stands.
-    private static QueueingDelayLimit SlowStartedTo64(out TimeSpan at, Action<QueueingDelayLimitOptions>? configure = null)
+    // A limit that slow start took from 4 to `to` (a power of two) on no-load latency; `at` is where its timeline stands.
+    private static QueueingDelayLimit SlowStartedTo(int to, out TimeSpan at, Action<QueueingDelayLimitOptions>? configure = null)
     {
         var limit = NewLimit(configure);
         at = TimeSpan.Zero;
-        for (int l = 4; l < 64; l *= 2)
+        for (int l = 4; l < to; l *= 2)
         {
             Feed(limit, ref at, s_noLoad, inFlight: l);
         }
@@ -58,7 +58,7 @@ public sealed class QueueingDelayLimitTests
     [Fact]
     public void AQueueAtTheLimit_IsCutInProportion_ToWhereLatencyWouldBeWithinTolerance()
     {
-        QueueingDelayLimit limit = SlowStartedTo64(out TimeSpan at);
+        QueueingDelayLimit limit = SlowStartedTo(64, out TimeSpan at);
 
         Assert.Equal(64, limit.Limit);
 
@@ -74,12 +74,7 @@ public sealed class QueueingDelayLimitTests
     [InlineData(64, 1.13, 51)] // about 43 in flight at no load: the proportional band stands, 1.13 √43 being under 20 % of 43
     public void TheQueueAllowedBeforeACut_GrowsAsTheSquareRootOfWhatIsInFlight_ForASmallService(int limitBefore, double allowance, int expected)
     {
-        var limit = NewLimit(o => o.VariabilityAllowance = allowance);
-        TimeSpan at = TimeSpan.Zero;
-        for (int l = 4; l < limitBefore; l *= 2)
-        {
-            Feed(limit, ref at, s_noLoad, inFlight: l);
-        }
+        QueueingDelayLimit limit = SlowStartedTo(limitBefore, out TimeSpan at, o => o.VariabilityAllowance = allowance);
 
         Assert.Equal(limitBefore, limit.Limit);
 
@@ -122,7 +117,7 @@ public sealed class QueueingDelayLimitTests
     {
         // Without the square-root allowance, which would let the last permits or so keep a queue of one and
         // stop the walk at 2: the run of cuts is what is under test.
-        QueueingDelayLimit limit = SlowStartedTo64(out TimeSpan at, o => o.VariabilityAllowance = 0);
+        QueueingDelayLimit limit = SlowStartedTo(64, out TimeSpan at, o => o.VariabilityAllowance = 0);
 
         // A dependency got three times slower, and latency creeps up a little after every cut, so no cut
         // alone shows latency falling: each halves the limit, down to the floor.
@@ -142,7 +137,7 @@ public sealed class QueueingDelayLimitTests
     [Fact]
     public void ACutThatLatencyIgnores_IsUndone_AndTheSlowerLatencyBecomesTheBaseline()
     {
-        QueueingDelayLimit limit = SlowStartedTo64(out TimeSpan at);
+        QueueingDelayLimit limit = SlowStartedTo(64, out TimeSpan at);
 
         // A dependency got three times slower and the limit binds: the cut halves the limit...
         int cut = Feed(limit, ref at, s_noLoad * 3, inFlight: 64);
@@ -158,12 +153,7 @@ public sealed class QueueingDelayLimitTests
     public void ResourceUsageOverItsLimit_CutsInProportionToTheExcess()
     {
         double usage = 0.2;
-        var limit = NewLimit(o => { o.ResourceUsage = () => usage; o.ResourceUsageLimit = 0.8; });
-        TimeSpan at = TimeSpan.Zero;
-        for (int l = 4; l < 32; l *= 2)
-        {
-            Feed(limit, ref at, s_noLoad, inFlight: l);
-        }
+        QueueingDelayLimit limit = SlowStartedTo(32, out TimeSpan at, o => { o.ResourceUsage = () => usage; o.ResourceUsageLimit = 0.8; });
 
         Assert.Equal(32, limit.Limit);
         usage = 0.96;
@@ -178,12 +168,7 @@ public sealed class QueueingDelayLimitTests
     public void AfterACutForTheResource_TheLimitReturnsQuicklyToJustUnderWhereItRanOut_ThenProbesPastItSlowly()
     {
         double usage = 0.2;
-        var limit = NewLimit(o => { o.ResourceUsage = () => usage; o.ResourceUsageLimit = 0.8; });
-        TimeSpan at = TimeSpan.Zero;
-        for (int l = 4; l < 32; l *= 2)
-        {
-            Feed(limit, ref at, s_noLoad, inFlight: l);
-        }
+        QueueingDelayLimit limit = SlowStartedTo(32, out TimeSpan at, o => { o.ResourceUsage = () => usage; o.ResourceUsageLimit = 0.8; });
 
         // The resource runs out at 32 in flight, twice over: cut to 16.
         usage = 1.6;
