@@ -63,22 +63,27 @@ public sealed class ClientBackpressureHandler : DelegatingHandler
             return RefuseLocally(request, destination, LocalVerdict.Held, hold);
         }
 
-        if (first == LocalVerdict.Throttled && !MayRetry(destination, attempt: 0, retriable))
+        if (first == LocalVerdict.Throttled)
         {
-            return RefuseLocally(request, destination, LocalVerdict.Throttled);
+            if (!MayRetry(destination, attempt: 0, retriable))
+            {
+                return RefuseLocally(request, destination, LocalVerdict.Throttled);
+            }
+
+            first = LocalVerdict.BackOff;
         }
 
         return SendAsyncCore(request, destination, retriable, first, hold, cancellationToken);
     }
 
+    // `verdict` and `hold` are what the first attempt's look found: Send, Wait, or BackOff (a throttled first attempt
+    // whose retry is granted); a held or finally throttled first attempt was refused before this.
     private async Task<HttpResponseMessage> SendAsyncCore(
-        HttpRequestMessage request, ClientBackpressureState.Destination destination, bool retriable, LocalVerdict first, TimeSpan firstHold,
+        HttpRequestMessage request, ClientBackpressureState.Destination destination, bool retriable, LocalVerdict verdict, TimeSpan hold,
         CancellationToken cancellationToken)
     {
         HttpClientBackpressureOptions options = _state.Options;
         TimeProvider time = _state.Time;
-        LocalVerdict verdict = first;
-        TimeSpan hold = firstHold;
         for (int attempt = 0; ; attempt++)
         {
             if (attempt > 0)
@@ -99,14 +104,17 @@ public sealed class ClientBackpressureHandler : DelegatingHandler
 
             if (verdict == LocalVerdict.Throttled)
             {
-                // Refused by the throttle: retried as a refusal from the server would be, within the same attempts and
-                // budget (a first attempt throttled before any await has had its retry granted already).
-                bool granted = attempt == 0 && first == LocalVerdict.Throttled;
-                if (!granted && !MayRetry(destination, attempt, retriable))
+                // Refused by the throttle: retried as a refusal from the server would be, within the same attempts and budget.
+                if (!MayRetry(destination, attempt, retriable))
                 {
                     return await RefuseLocally(request, destination, LocalVerdict.Throttled).ConfigureAwait(false);
                 }
 
+                verdict = LocalVerdict.BackOff;
+            }
+
+            if (verdict == LocalVerdict.BackOff)
+            {
                 _state.Count(destination, "retried");
                 await BackOffAsync(attempt, cancellationToken).ConfigureAwait(false);
                 continue;
@@ -160,6 +168,9 @@ public sealed class ClientBackpressureHandler : DelegatingHandler
 
         /// <summary>The throttle refused it.</summary>
         Throttled,
+
+        /// <summary>The throttle refused it and a retry is granted: back off, then look again.</summary>
+        BackOff,
     }
 
     private LocalVerdict Look(ClientBackpressureState.Destination destination, out TimeSpan hold)
