@@ -33,6 +33,7 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
         // Backpressure's client handler sits in front of the connections: what it refuses never leaves this process, and
         // a counter behind it sees every request that does. With the throttle it fails calls fast while a Retry-After
         // lasts (holding them would bend the open-loop schedule) and retries within its budget; without it, retries are blind.
+        // A closed-loop worker then waits out the Retry-After of a call refused locally (see RunWorkerAsync).
         using HttpMessageHandler sender = settings.ClientThrottle || settings.ClientRetries > 0
             ? new Backpressure.Http.ClientBackpressureHandler(ClientOptions(settings), timeProvider) { InnerHandler = new SentCounter(handler) }
             : handler;
@@ -151,7 +152,7 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
 
     private async Task SendAndCountAsync(HttpClient client, LoadResult tally, bool counted, long intended, CancellationToken stop, CancellationToken abort)
     {
-        await SendAsync(client, ResiliencePipeline<HttpResponseMessage>.Empty, tally, intended, stop, abort).ConfigureAwait(false);
+        _ = await SendAsync(client, ResiliencePipeline<HttpResponseMessage>.Empty, tally, intended, stop, abort).ConfigureAwait(false);
         if (counted)
         {
             Interlocked.Increment(ref _completed);
@@ -181,15 +182,25 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
                 }
             }
 
-            if (timeProvider.GetElapsedTime(runStart) < settings.Warmup)
+            bool warmingUp = timeProvider.GetElapsedTime(runStart) < settings.Warmup;
+            TimeSpan comeBackAfter = warmingUp
+                ? await SendAsync(client, warmupPipeline, discarded, timeProvider.GetTimestamp(), stop, abort).ConfigureAwait(false)
+                : await SendAsync(client, pipeline, tally, timeProvider.GetTimestamp(), stop, abort).ConfigureAwait(false);
+            if (!warmingUp)
             {
-                await SendAsync(client, warmupPipeline, discarded, timeProvider.GetTimestamp(), stop, abort).ConfigureAwait(false);
-                continue;
+                Interlocked.Increment(ref _completed);
+                sent++;
             }
 
-            await SendAsync(client, pipeline, tally, timeProvider.GetTimestamp(), stop, abort).ConfigureAwait(false);
-            Interlocked.Increment(ref _completed);
-            sent++;
+            // A call the client handler refused itself comes back at once, with the Retry-After it chose. A worker is
+            // an application: it waits that out, as one using the handler should. Calling again at once would spin
+            // without yielding its thread, and the throttle, which counts the calls it refuses among the requests
+            // (Google's SRE book), would then refuse for good: with every refusal answered by another request at
+            // once, its rejection probability's only fixed point is 1 whenever the server accepts under half.
+            if (comeBackAfter > TimeSpan.Zero && !await DelayUnlessStopped(comeBackAfter, stop).ConfigureAwait(false))
+            {
+                break;
+            }
         }
 
         return tally;
@@ -241,7 +252,8 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
     /// schedule meant it to be sent. Records under a lock on <paramref name="tally"/>, which is
     /// uncontended for a worker's own tally and shared in open-loop mode.
     /// </summary>
-    private async Task SendAsync(
+    /// <returns>The <c>Retry-After</c> of a call the client handler refused itself; zero for any other end.</returns>
+    private async Task<TimeSpan> SendAsync(
         HttpClient client, ResiliencePipeline<HttpResponseMessage> pipeline, LoadResult tally, long started,
         CancellationToken stop, CancellationToken abort)
     {
@@ -274,7 +286,7 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
                 }
             }
 
-            return;
+            return TimeSpan.Zero;
         }
         catch (HttpRequestException e)
         {
@@ -288,7 +300,7 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
                 }
             }
 
-            return;
+            return TimeSpan.Zero;
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested && !abort.IsCancellationRequested && last.Status != 0)
         {
@@ -304,6 +316,8 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
                 Record(ofPriority, last, latency);
             }
         }
+
+        return last.Local ? last.ComeBackAfter : TimeSpan.Zero;
     }
 
     private static void Record(LoadResult tally, LastAttempt last, TimeSpan latency)
@@ -374,6 +388,7 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
             last.Status = (int)response.StatusCode;
             last.Bytes = bytes;
             last.Local = response.Headers.Contains(Backpressure.Http.ClientBackpressureHandler.LocalRefusalHeader);
+            last.ComeBackAfter = last.Local ? response.Headers.RetryAfter?.Delta ?? TimeSpan.Zero : TimeSpan.Zero;
             return response;
         }
         catch (OperationCanceledException e) when (!abort.IsCancellationRequested)
@@ -428,6 +443,9 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
     private sealed class LastAttempt
     {
         public bool Local { get; set; }
+
+        /// <summary>The <c>Retry-After</c> of a local refusal.</summary>
+        public TimeSpan ComeBackAfter { get; set; }
 
         public string? Priority { get; init; }
 

@@ -68,7 +68,8 @@ internal sealed record LoadSettings
 
     /// <summary>
     /// Send through Backpressure's client handler: throttle locally while the server keeps refusing, and fail calls fast
-    /// while a <c>Retry-After</c> lasts. Calls it refuses never leave the client and are reported apart.
+    /// while a <c>Retry-After</c> lasts. Calls it refuses never leave the client and are reported apart; in a closed loop
+    /// the worker then waits out the <c>Retry-After</c> the handler gave them before its next call.
     /// </summary>
     public bool ClientThrottle { get; init; }
 
