@@ -7,7 +7,7 @@ namespace Backpressure.Adaptive;
 /// </summary>
 /// <remarks>
 /// <para>Each decision rests on the samples of permits granted since the limit last moved (at least
-/// <see cref="QueueingDelayLimitOptions.MinSamplesPerUpdate"/>, after
+/// <see cref="QueueingDelayLimitOptions.MinSamplesPerUpdate"/>, or the limit's worth when it is lower, after
 /// <see cref="QueueingDelayLimitOptions.UpdateInterval"/> or at once with
 /// <see cref="QueueingDelayLimitOptions.SamplesPerUpdate"/>), so the loop runs once per round trip
 /// at the slowest and every few milliseconds for fast work, not on Netflix's 1 s windows. It compares
@@ -159,9 +159,11 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
             }
         }
 
+        // Below MinSamplesPerUpdate permits, waiting for that many samples would take several round
+        // trips per decision (five at a limit of 1): one limit's worth, a full round trip, is enough.
         int counted = _sampleCount + _droppedSamples;
         bool due = counted >= _options.SamplesPerUpdate
-            || (counted >= _options.MinSamplesPerUpdate && now - _intervalStart >= _intervalTicks);
+            || (counted >= Math.Min(_options.MinSamplesPerUpdate, Math.Max(1, Limit)) && now - _intervalStart >= _intervalTicks);
         if (due)
         {
             Decide(now);

@@ -26,7 +26,10 @@ public sealed class QueueingDelayLimitOptions
     /// <summary>After this many samples the limit is judged at once, without waiting out <see cref="UpdateInterval"/>. At least <see cref="MinSamplesPerUpdate"/>. Default: 100.</summary>
     public int SamplesPerUpdate { get; set; } = 100;
 
-    /// <summary>The fewest samples a decision rests on. At least 1. Default: 5.</summary>
+    /// <summary>
+    /// The fewest samples a decision rests on, or the limit's worth when the limit is lower (a round trip of
+    /// samples: at a limit of 1, waiting for five would take five round trips per decision). At least 1. Default: 5.
+    /// </summary>
     public int MinSamplesPerUpdate { get; set; } = 5;
 
     /// <summary>

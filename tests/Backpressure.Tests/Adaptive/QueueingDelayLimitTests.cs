@@ -56,6 +56,33 @@ public sealed class QueueingDelayLimitTests
     }
 
     [Fact]
+    public void BelowMinSamplesPerUpdate_ADecisionWaitsForOneRoundTripOfSamples_NotForSeveral()
+    {
+        // The defaults (a decision on 5 samples, at most every 100 ms) with slow work held at a limit of 1.
+        var limit = new QueueingDelayLimit(new QueueingDelayLimitOptions { InitialLimit = 1 });
+        var roundTrip = TimeSpan.FromMilliseconds(500);
+        TimeSpan at = TimeSpan.Zero;
+        var limits = new List<int>();
+
+        // Each round trip, as many permits as the limit allows come back at once.
+        for (int round = 0; round < 4; round++)
+        {
+            at += roundTrip;
+            int inFlight = limit.Limit;
+            for (int i = 0; i < inFlight; i++)
+            {
+                limit.Update(new ConcurrencySample(at, roundTrip, inFlight, Dropped: false));
+            }
+
+            limits.Add(limit.Limit);
+        }
+
+        // The first round only starts the interval; then slow start doubles once a round trip. Waiting for
+        // five samples each time took ten round trips to reach 8 (five of them at a limit of 1).
+        Assert.Equal([1, 2, 4, 8], limits);
+    }
+
+    [Fact]
     public void AQueueAtTheLimit_IsCutInProportion_ToWhereLatencyWouldBeWithinTolerance()
     {
         QueueingDelayLimit limit = SlowStartedTo(64, out TimeSpan at);
