@@ -10,6 +10,11 @@ public sealed class LoadRunnerTests
 {
     private static Task<LoadResult> Run(LoadSettings settings) => new LoadRunner(settings, TimeProvider.System).RunAsync();
 
+    // The client-side tests' server: /backpressure admits one 200 ms call at a time, so most calls are refused.
+    private static Task<RunningServer> StartWithAGaugeOfOneAsync() => RunningServer.StartAsync(
+        "--SeedWork:MemoryPerCallMegabytes=1", "--SeedWork:IoTime=00:00:00.200",
+        "--Backpressure:Gauges:backpressure:PermitLimit=1");
+
     [Fact]
     public async Task Load_CountsEveryRequestOnce_AndAgreesWithWhatTheServerCounted()
     {
@@ -277,9 +282,7 @@ public sealed class LoadRunnerTests
     [Fact]
     public async Task Load_WithTheClientThrottle_KeepsRefusedCallsFromTheServer_AndCountsThemApart()
     {
-        await using var server = await RunningServer.StartAsync(
-            "--SeedWork:MemoryPerCallMegabytes=1", "--SeedWork:IoTime=00:00:00.200",
-            "--Backpressure:Gauges:backpressure:PermitLimit=1");
+        await using var server = await StartWithAGaugeOfOneAsync();
 
         var result = await Run(new LoadSettings { Url = server.Url("/backpressure"), Requests = 80, Concurrency = 20, ClientThrottle = true });
 
@@ -293,9 +296,7 @@ public sealed class LoadRunnerTests
     [Fact]
     public async Task Load_WithTheClientThrottle_ForADuration_WaitsOutItsOwnRefusals_InsteadOfSpinning()
     {
-        await using var server = await RunningServer.StartAsync(
-            "--SeedWork:MemoryPerCallMegabytes=1", "--SeedWork:IoTime=00:00:00.200",
-            "--Backpressure:Gauges:backpressure:PermitLimit=1");
+        await using var server = await StartWithAGaugeOfOneAsync();
 
         var result = await Run(new LoadSettings
         {
@@ -316,9 +317,7 @@ public sealed class LoadRunnerTests
     [Fact]
     public async Task Load_WithClientRetries_CountsEveryRequestSent_BlindRetriesMultiplyThem_AndTheBudgetDoesNot()
     {
-        await using var server = await RunningServer.StartAsync(
-            "--SeedWork:MemoryPerCallMegabytes=1", "--SeedWork:IoTime=00:00:00.200",
-            "--Backpressure:Gauges:backpressure:PermitLimit=1");
+        await using var server = await StartWithAGaugeOfOneAsync();
         var settings = new LoadSettings { Url = server.Url("/backpressure"), Requests = 50, Concurrency = 10, ClientRetries = 3 };
 
         var blind = await Run(settings);

@@ -183,9 +183,8 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
             }
 
             bool warmingUp = timeProvider.GetElapsedTime(runStart) < settings.Warmup;
-            TimeSpan comeBackAfter = warmingUp
-                ? await SendAsync(client, warmupPipeline, discarded, timeProvider.GetTimestamp(), stop, abort).ConfigureAwait(false)
-                : await SendAsync(client, pipeline, tally, timeProvider.GetTimestamp(), stop, abort).ConfigureAwait(false);
+            TimeSpan comeBackAfter = await SendAsync(
+                client, warmingUp ? warmupPipeline : pipeline, warmingUp ? discarded : tally, timeProvider.GetTimestamp(), stop, abort).ConfigureAwait(false);
             if (!warmingUp)
             {
                 Interlocked.Increment(ref _completed);
@@ -317,7 +316,7 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
             }
         }
 
-        return last.Local ? last.ComeBackAfter : TimeSpan.Zero;
+        return last.ComeBackAfter;
     }
 
     private static void Record(LoadResult tally, LastAttempt last, TimeSpan latency)
@@ -444,7 +443,7 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
     {
         public bool Local { get; set; }
 
-        /// <summary>The <c>Retry-After</c> of a local refusal.</summary>
+        /// <summary>The <c>Retry-After</c> of a local refusal; zero for any other answer.</summary>
         public TimeSpan ComeBackAfter { get; set; }
 
         public string? Priority { get; init; }

@@ -163,7 +163,7 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
         // trips per decision (five at a limit of 1): one limit's worth, a full round trip, is enough.
         int counted = _sampleCount + _droppedSamples;
         bool due = counted >= _options.SamplesPerUpdate
-            || (counted >= Math.Min(_options.MinSamplesPerUpdate, Math.Max(1, Limit)) && now - _intervalStart >= _intervalTicks);
+            || (counted >= Math.Min(_options.MinSamplesPerUpdate, Limit) && now - _intervalStart >= _intervalTicks);
         if (due)
         {
             Decide(now);
