@@ -171,6 +171,85 @@ public sealed class AdaptiveConcurrencyLimiterTests
         Assert.Equal(1, limiter.InFlight);
     }
 
+    [Fact]
+    public void WithPacing_AboveHalfTheLimit_GrantsAreSpacedByTheMeanLatencyOverGainTimesLimit_WhilePermitsAreFree()
+    {
+        // Spacing: 1 s / (2 × 10) = 50 ms.
+        using var limiter = new AdaptiveConcurrencyLimiter(
+            new FixedConcurrencyLimit(10),
+            new AdaptiveConcurrencyLimiterOptions { InitialLatencyEstimate = TimeSpan.FromSeconds(1), PacingGain = 2 },
+            _time);
+        List<RateLimitLease> held = [.. Enumerable.Range(0, 5).Select(_ => limiter.AttemptAcquire())];
+        Assert.All(held, lease => Assert.True(lease.IsAcquired));
+
+        held.Add(limiter.AttemptAcquire());
+        Assert.True(held[^1].IsAcquired);
+        Assert.False(limiter.AttemptAcquire().IsAcquired);
+        _time.Advance(TimeSpan.FromMilliseconds(49));
+        Assert.False(limiter.AttemptAcquire().IsAcquired);
+        Assert.Equal(6, limiter.InFlight);
+
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        held.Add(limiter.AttemptAcquire());
+        Assert.True(held[^1].IsAcquired);
+        Assert.False(limiter.AttemptAcquire().IsAcquired);
+        foreach (RateLimitLease lease in held)
+        {
+            lease.Dispose();
+        }
+
+        Assert.Equal(0, limiter.InFlight);
+    }
+
+    [Fact]
+    public void WithPacing_UpToHalfTheLimit_ABurstIsGrantedAtOnce()
+    {
+        using var limiter = new AdaptiveConcurrencyLimiter(
+            new FixedConcurrencyLimit(8), new AdaptiveConcurrencyLimiterOptions { PacingGain = 1.5 }, _time);
+        for (int round = 0; round < 3; round++)
+        {
+            RateLimitLease[] burst = [.. Enumerable.Range(0, 4).Select(_ => limiter.AttemptAcquire())];
+
+            Assert.All(burst, lease => Assert.True(lease.IsAcquired));
+            foreach (RateLimitLease lease in burst)
+            {
+                lease.Dispose();
+            }
+        }
+    }
+
+    [Fact]
+    public void WithPacing_ARefusalWhilePermitsAreFree_AllocatesNothing()
+    {
+        using var limiter = new AdaptiveConcurrencyLimiter(
+            new FixedConcurrencyLimit(2), new AdaptiveConcurrencyLimiterOptions { PacingGain = 1 }, _time);
+        using RateLimitLease first = limiter.AttemptAcquire();
+        using RateLimitLease second = limiter.AttemptAcquire();
+        second.Dispose();
+        Assert.False(limiter.AttemptAcquire().IsAcquired);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10_000; i++)
+        {
+            limiter.AttemptAcquire().Dispose();
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(1, limiter.InFlight);
+    }
+
+    [Theory]
+    [InlineData(0.5)]
+    [InlineData(-1)]
+    [InlineData(101)]
+    [InlineData(double.NaN)]
+    public void PacingGain_OutOfRange_FailsNamingTheOption(double gain)
+    {
+        var e = Assert.Throws<ArgumentException>(() => new AdaptiveConcurrencyLimiter(
+            new FixedConcurrencyLimit(1), new AdaptiveConcurrencyLimiterOptions { PacingGain = gain }));
+        Assert.Equal(nameof(AdaptiveConcurrencyLimiterOptions.PacingGain), e.ParamName);
+    }
+
     [Theory]
     [InlineData(0, nameof(AdaptiveConcurrencyLimiterOptions.MaxSamplesPerSecond))]
     [InlineData(-1, nameof(AdaptiveConcurrencyLimiterOptions.MaxSamplesPerSecond))]
