@@ -163,39 +163,61 @@ public sealed class AdaptiveConcurrencyLimiter : RateLimiter
         long after = Interlocked.Add(ref _state.Value, permitCount);
         int inFlight = (int)(after & InFlightMask);
         int limit = Volatile.Read(ref _limit);
-        long now = NotSampled;
-        if (inFlight > limit || (_pacingGain > 0 && inFlight * 2L > limit && !TryTakePacedSlot(permitCount, limit, out now)))
+        if (inFlight > limit)
         {
-            Interlocked.Add(ref _state.Value, -permitCount);
-            Interlocked.Increment(ref _refused.Value);
-            return _refusedLease;
+            return Refuse(permitCount);
+        }
+
+        long start = NotSampled;
+        if (_pacingGain > 0 && inFlight * 2L > limit)
+        {
+            start = TakePacedSlot(permitCount, limit);
+            if (start == NotSampled)
+            {
+                return Refuse(permitCount);
+            }
         }
 
         // Grants so far (returned + in flight) number the grants, so sampling needs no counter of its own.
         long sequence = ((long)((ulong)after >> 32)) + inFlight;
-        long start = (sequence & Volatile.Read(ref _sampleMask)) != 0 ? NotSampled
-            : now != NotSampled ? now : _timeProvider.GetTimestamp();
+        if ((sequence & Volatile.Read(ref _sampleMask)) != 0)
+        {
+            start = NotSampled;
+        }
+        else if (start == NotSampled)
+        {
+            start = _timeProvider.GetTimestamp();
+        }
+
         return new GrantedLease(this, permitCount, inFlight, start);
+    }
+
+    private RefusedLease Refuse(int permitCount)
+    {
+        Interlocked.Add(ref _state.Value, -permitCount);
+        Interlocked.Increment(ref _refused.Value);
+        return _refusedLease;
     }
 
     // The grant schedule: a grant is due once the clock has reached the time the previous one set, and
     // sets the next a spacing later (the generic cell rate algorithm with no burst allowance: the burst is
-    // the half of the limit that is never paced).
-    private bool TryTakePacedSlot(int permitCount, int limit, out long now)
+    // the half of the limit that is never paced). Returns the clock's reading when the grant is due, so a
+    // timed grant need not read it again, and NotSampled when it is not.
+    private long TakePacedSlot(int permitCount, int limit)
     {
-        now = _timeProvider.GetTimestamp();
+        long now = _timeProvider.GetTimestamp();
         long spacing = (long)(Volatile.Read(ref _meanLatency) * (double)permitCount / (limit * _pacingGain));
         while (true)
         {
             long due = Volatile.Read(ref _nextGrantDue.Value);
             if (now < due)
             {
-                return false;
+                return NotSampled;
             }
 
             if (Interlocked.CompareExchange(ref _nextGrantDue.Value, now + spacing, due) == due)
             {
-                return true;
+                return now;
             }
         }
     }
