@@ -59,6 +59,7 @@ public sealed class AdaptiveEndpointTests
     [InlineData("--Backpressure:Adaptive:adaptive:Algorithm:MaxLimit=0", "MaxLimit")]
     [InlineData("--Backpressure:Adaptive:adaptive:GcHeapUsageLimit=1.5", "GcHeapUsageLimit")]
     [InlineData("--Backpressure:Adaptive:adaptive:Limiter:MaxSamplesPerSecond=0", "MaxSamplesPerSecond")]
+    [InlineData("--Backpressure:Adaptive:adaptive:Limiter:PacingGain=0.5", "PacingGain")]
     [InlineData("--Backpressure:Adaptive:adaptive:ThreadPoolDelayLimit=00:00:00", "ThreadPoolDelayLimit")]
     [InlineData("--Backpressure:Adaptive:adaptive:CpuUsageLimit=0", "CpuUsageLimit")]
     public async Task ABadAdaptiveOption_StopsStartUpNamingIt(string setting, string option)
