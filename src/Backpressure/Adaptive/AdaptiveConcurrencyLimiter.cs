@@ -25,8 +25,8 @@ namespace Backpressure.Adaptive;
 /// </para>
 /// <para>
 /// <b>Pacing</b> (<see cref="AdaptiveConcurrencyLimiterOptions.PacingGain"/>, off by default): above half the
-/// limit, a grant must also be due on a schedule that spaces grants by the mean latency over the gain times the
-/// limit. A limit reached in one instant otherwise admits a cluster of work together; on a saturated processor
+/// limit, a grant must also come at least the mean latency over the gain times the limit after the previous
+/// paced grant. A limit reached in one instant otherwise admits a cluster of work together; on a saturated processor
 /// its CPU-bound steps then queue behind one another, and requests queue for a thread before they reach any
 /// limiter, where no latency this limiter measures can see them (docs/benchmarks.md measures the server with and without it).
 /// </para>
@@ -57,7 +57,7 @@ public sealed class AdaptiveConcurrencyLimiter : RateLimiter
     // the wraps. One word, so that a release is one atomic add and a grant knows its sequence number.
     private PaddedLong _state;
     private PaddedLong _refused;
-    private PaddedLong _nextGrantDue;
+    private PaddedLong _lastPacedGrant;
     private long _releaseWraps;
     private int _limit;
     private int _sampleMask;
@@ -88,6 +88,7 @@ public sealed class AdaptiveConcurrencyLimiter : RateLimiter
         _ticksPerTimestamp = (double)TimeSpan.TicksPerSecond / _timeProvider.TimestampFrequency;
         _maxSamplesPerTimestamp = options.MaxSamplesPerSecond / (double)_timeProvider.TimestampFrequency;
         _pacingGain = options.PacingGain;
+        _lastPacedGrant.Value = _origin - (long)_timeProvider.TimestampFrequency * 3600;
         _meanLatency = Math.Max(1, (long)(options.InitialLatencyEstimate.Ticks / _ticksPerTimestamp));
         _limit = Math.Max(1, algorithm.Limit);
         _refusedLease = new RefusedLease(() => RetryAfter);
@@ -199,23 +200,25 @@ public sealed class AdaptiveConcurrencyLimiter : RateLimiter
         return _refusedLease;
     }
 
-    // The grant schedule: a grant is due once the clock has reached the time the previous one set, and
-    // sets the next a spacing later (the generic cell rate algorithm with no burst allowance: the burst is
-    // the half of the limit that is never paced). Returns the clock's reading when the grant is due, so a
-    // timed grant need not read it again, and NotSampled when it is not.
+    // A grant is due a spacing after the previous paced grant (the generic cell rate algorithm with no
+    // burst allowance: the burst is the half of the limit that is never paced). The spacing is computed
+    // now rather than when the previous grant set a due time, so it follows the mean latency as soon as
+    // samples move it: from cold, the initial estimate would otherwise hold fast work back for a while.
+    // Returns the clock's reading when the grant is due, so a timed grant need not read it again, and
+    // NotSampled when it is not.
     private long TakePacedSlot(int permitCount, int limit)
     {
         long now = _timeProvider.GetTimestamp();
         long spacing = (long)(Volatile.Read(ref _meanLatency) * (double)permitCount / (limit * _pacingGain));
         while (true)
         {
-            long due = Volatile.Read(ref _nextGrantDue.Value);
-            if (now < due)
+            long previous = Volatile.Read(ref _lastPacedGrant.Value);
+            if (now - previous < spacing)
             {
                 return NotSampled;
             }
 
-            if (Interlocked.CompareExchange(ref _nextGrantDue.Value, now + spacing, due) == due)
+            if (Interlocked.CompareExchange(ref _lastPacedGrant.Value, now, previous) == previous)
             {
                 return now;
             }

@@ -16,7 +16,7 @@ public sealed class AdaptiveConcurrencyLimiterOptions
 
     /// <summary>
     /// The latency assumed for a permit until one has been timed, used only for the
-    /// <c>RetryAfter</c> of refusals. Greater than zero. Default: 1 second.
+    /// <c>RetryAfter</c> of refusals and, with <see cref="PacingGain"/>, the spacing of grants. Greater than zero. Default: 1 second.
     /// </summary>
     public TimeSpan InitialLatencyEstimate { get; set; } = TimeSpan.FromSeconds(1);
 

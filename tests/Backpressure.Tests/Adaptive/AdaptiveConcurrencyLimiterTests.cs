@@ -202,6 +202,41 @@ public sealed class AdaptiveConcurrencyLimiterTests
     }
 
     [Fact]
+    public void WithPacing_TheSpacingFollowsTheMeanLatencyAsSoonAsSamplesMoveIt()
+    {
+        // The initial estimate of 1 s spaces paced grants 250 ms apart at a limit of 4; 8 ms work teaches a shorter spacing.
+        using var limiter = new AdaptiveConcurrencyLimiter(
+            new FixedConcurrencyLimit(4),
+            new AdaptiveConcurrencyLimiterOptions { MaxSamplesPerSecond = int.MaxValue, PacingGain = 1 },
+            _time);
+        RateLimitLease[] first = [.. Enumerable.Range(0, 3).Select(_ => limiter.AttemptAcquire())];
+        Assert.All(first, lease => Assert.True(lease.IsAcquired));
+        _time.Advance(TimeSpan.FromMilliseconds(8));
+        foreach (RateLimitLease lease in first)
+        {
+            lease.Dispose();
+        }
+
+        for (int i = 0; i < 17; i++)
+        {
+            using RateLimitLease lease = limiter.AttemptAcquire();
+            _time.Advance(TimeSpan.FromMilliseconds(8));
+        }
+
+        // 144 ms after the last paced grant; the mean latency is now about 77 ms, a spacing of about 19 ms.
+        RateLimitLease[] second = [.. Enumerable.Range(0, 3).Select(_ => limiter.AttemptAcquire())];
+        Assert.All(second, lease => Assert.True(lease.IsAcquired));
+        Assert.False(limiter.AttemptAcquire().IsAcquired);
+        _time.Advance(TimeSpan.FromMilliseconds(20));
+        using RateLimitLease fourth = limiter.AttemptAcquire();
+        Assert.True(fourth.IsAcquired);
+        foreach (RateLimitLease lease in second)
+        {
+            lease.Dispose();
+        }
+    }
+
+    [Fact]
     public void WithPacing_UpToHalfTheLimit_ABurstIsGrantedAtOnce()
     {
         using var limiter = new AdaptiveConcurrencyLimiter(
