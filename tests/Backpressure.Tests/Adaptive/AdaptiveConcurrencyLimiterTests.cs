@@ -51,10 +51,7 @@ public sealed class AdaptiveConcurrencyLimiterTests
 
         Assert.True(refused.TryGetMetadata(MetadataName.RetryAfter, out TimeSpan retryAfter));
         Assert.InRange(retryAfter, TimeSpan.FromMilliseconds(95), TimeSpan.FromMilliseconds(105));
-        foreach (RateLimitLease lease in held)
-        {
-            lease.Dispose();
-        }
+        DisposeEach(held);
     }
 
     [Fact]
@@ -179,8 +176,7 @@ public sealed class AdaptiveConcurrencyLimiterTests
             new FixedConcurrencyLimit(10),
             new AdaptiveConcurrencyLimiterOptions { InitialLatencyEstimate = TimeSpan.FromSeconds(1), PacingGain = 2 },
             _time);
-        List<RateLimitLease> held = [.. Enumerable.Range(0, 5).Select(_ => limiter.AttemptAcquire())];
-        Assert.All(held, lease => Assert.True(lease.IsAcquired));
+        List<RateLimitLease> held = [.. AcquireEach(limiter, 5)];
 
         held.Add(limiter.AttemptAcquire());
         Assert.True(held[^1].IsAcquired);
@@ -193,10 +189,7 @@ public sealed class AdaptiveConcurrencyLimiterTests
         held.Add(limiter.AttemptAcquire());
         Assert.True(held[^1].IsAcquired);
         Assert.False(limiter.AttemptAcquire().IsAcquired);
-        foreach (RateLimitLease lease in held)
-        {
-            lease.Dispose();
-        }
+        DisposeEach(held);
 
         Assert.Equal(0, limiter.InFlight);
     }
@@ -209,13 +202,9 @@ public sealed class AdaptiveConcurrencyLimiterTests
             new FixedConcurrencyLimit(4),
             new AdaptiveConcurrencyLimiterOptions { MaxSamplesPerSecond = int.MaxValue, PacingGain = 1 },
             _time);
-        RateLimitLease[] first = [.. Enumerable.Range(0, 3).Select(_ => limiter.AttemptAcquire())];
-        Assert.All(first, lease => Assert.True(lease.IsAcquired));
+        RateLimitLease[] first = AcquireEach(limiter, 3);
         _time.Advance(TimeSpan.FromMilliseconds(8));
-        foreach (RateLimitLease lease in first)
-        {
-            lease.Dispose();
-        }
+        DisposeEach(first);
 
         for (int i = 0; i < 17; i++)
         {
@@ -224,16 +213,12 @@ public sealed class AdaptiveConcurrencyLimiterTests
         }
 
         // 144 ms after the last paced grant; the mean latency is now about 77 ms, a spacing of about 19 ms.
-        RateLimitLease[] second = [.. Enumerable.Range(0, 3).Select(_ => limiter.AttemptAcquire())];
-        Assert.All(second, lease => Assert.True(lease.IsAcquired));
+        RateLimitLease[] second = AcquireEach(limiter, 3);
         Assert.False(limiter.AttemptAcquire().IsAcquired);
         _time.Advance(TimeSpan.FromMilliseconds(20));
         using RateLimitLease fourth = limiter.AttemptAcquire();
         Assert.True(fourth.IsAcquired);
-        foreach (RateLimitLease lease in second)
-        {
-            lease.Dispose();
-        }
+        DisposeEach(second);
     }
 
     [Fact]
@@ -243,13 +228,7 @@ public sealed class AdaptiveConcurrencyLimiterTests
             new FixedConcurrencyLimit(8), new AdaptiveConcurrencyLimiterOptions { PacingGain = 1.5 }, _time);
         for (int round = 0; round < 3; round++)
         {
-            RateLimitLease[] burst = [.. Enumerable.Range(0, 4).Select(_ => limiter.AttemptAcquire())];
-
-            Assert.All(burst, lease => Assert.True(lease.IsAcquired));
-            foreach (RateLimitLease lease in burst)
-            {
-                lease.Dispose();
-            }
+            DisposeEach(AcquireEach(limiter, 4));
         }
     }
 
@@ -293,6 +272,22 @@ public sealed class AdaptiveConcurrencyLimiterTests
         var e = Assert.Throws<ArgumentException>(() => new AdaptiveConcurrencyLimiter(
             new FixedConcurrencyLimit(1), new AdaptiveConcurrencyLimiterOptions { MaxSamplesPerSecond = samples }));
         Assert.Equal(option, e.ParamName);
+    }
+
+    // Acquires one permit at a time, count times, and asserts that each was granted.
+    private static RateLimitLease[] AcquireEach(RateLimiter limiter, int count)
+    {
+        RateLimitLease[] leases = [.. Enumerable.Range(0, count).Select(_ => limiter.AttemptAcquire())];
+        Assert.All(leases, lease => Assert.True(lease.IsAcquired));
+        return leases;
+    }
+
+    private static void DisposeEach(IEnumerable<RateLimitLease> leases)
+    {
+        foreach (RateLimitLease lease in leases)
+        {
+            lease.Dispose();
+        }
     }
 
     private sealed class RecordingAlgorithm(int limit) : ConcurrencyLimitAlgorithm
