@@ -88,6 +88,7 @@ public sealed class AdaptiveConcurrencyLimiter : RateLimiter
         _ticksPerTimestamp = (double)TimeSpan.TicksPerSecond / _timeProvider.TimestampFrequency;
         _maxSamplesPerTimestamp = options.MaxSamplesPerSecond / (double)_timeProvider.TimestampFrequency;
         _pacingGain = options.PacingGain;
+        // An hour before the start: the first paced grant is due at once, whatever the spacing.
         _lastPacedGrant.Value = _origin - (long)_timeProvider.TimestampFrequency * 3600;
         _meanLatency = Math.Max(1, (long)(options.InitialLatencyEstimate.Ticks / _ticksPerTimestamp));
         _limit = Math.Max(1, algorithm.Limit);
@@ -169,11 +170,11 @@ public sealed class AdaptiveConcurrencyLimiter : RateLimiter
             return Refuse(permitCount);
         }
 
-        long start = NotSampled;
+        long pacedAt = NotSampled;
         if (_pacingGain > 0 && inFlight * 2L > limit)
         {
-            start = TakePacedSlot(permitCount, limit);
-            if (start == NotSampled)
+            pacedAt = TakePacedSlot(permitCount, limit);
+            if (pacedAt == NotSampled)
             {
                 return Refuse(permitCount);
             }
@@ -181,15 +182,8 @@ public sealed class AdaptiveConcurrencyLimiter : RateLimiter
 
         // Grants so far (returned + in flight) number the grants, so sampling needs no counter of its own.
         long sequence = ((long)((ulong)after >> 32)) + inFlight;
-        if ((sequence & Volatile.Read(ref _sampleMask)) != 0)
-        {
-            start = NotSampled;
-        }
-        else if (start == NotSampled)
-        {
-            start = _timeProvider.GetTimestamp();
-        }
-
+        long start = (sequence & Volatile.Read(ref _sampleMask)) != 0 ? NotSampled
+            : pacedAt != NotSampled ? pacedAt : _timeProvider.GetTimestamp();
         return new GrantedLease(this, permitCount, inFlight, start);
     }
 
@@ -201,7 +195,9 @@ public sealed class AdaptiveConcurrencyLimiter : RateLimiter
     }
 
     // A grant is due a spacing after the previous paced grant (the generic cell rate algorithm with no
-    // burst allowance: the burst is the half of the limit that is never paced). The spacing is computed
+    // burst allowance: the burst is the half of the limit that is never paced). Not the base library's
+    // TokenBucketRateLimiter chained in front: its rate is fixed at creation, where this one follows the
+    // limit and the mean latency, and it would take tokens from light load too. The spacing is computed
     // now rather than when the previous grant set a due time, so it follows the mean latency as soon as
     // samples move it: from cold, the initial estimate would otherwise hold fast work back for a while.
     // Returns the clock's reading when the grant is due, so a timed grant need not read it again, and

@@ -60,21 +60,13 @@ public sealed class QueueingDelayLimitTests
     {
         // The defaults (a decision on 5 samples, at most every 100 ms) with slow work held at a limit of 1.
         var limit = new QueueingDelayLimit(new QueueingDelayLimitOptions { InitialLimit = 1 });
-        var roundTrip = TimeSpan.FromMilliseconds(500);
         TimeSpan at = TimeSpan.Zero;
         var limits = new List<int>();
 
-        // Each round trip, as many permits as the limit allows come back at once.
+        // Each round trip of 500 ms, as many permits as the limit allows come back.
         for (int round = 0; round < 4; round++)
         {
-            at += roundTrip;
-            int inFlight = limit.Limit;
-            for (int i = 0; i < inFlight; i++)
-            {
-                limit.Update(new ConcurrencySample(at, roundTrip, inFlight, Dropped: false));
-            }
-
-            limits.Add(limit.Limit);
+            limits.Add(Feed(limit, ref at, TimeSpan.FromMilliseconds(500), inFlight: limit.Limit, count: limit.Limit));
         }
 
         // The first round only starts the interval; then slow start doubles once a round trip. Waiting for
