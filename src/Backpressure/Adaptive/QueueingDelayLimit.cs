@@ -54,8 +54,11 @@ namespace Backpressure.Adaptive;
 /// <para><b>A resource signal</b> (<see cref="QueueingDelayLimitOptions.ResourceUsage"/>), such as the
 /// GC heap's use of its hard limit, holds memory-bound work below exhaustion before it fails: above
 /// <see cref="QueueingDelayLimitOptions.ResourceUsageLimit"/> the limit is cut in proportion to the
-/// excess, within 10 % below it the limit does not grow, and below that growth stops where usage in
-/// proportion to in-flight would reach the limit (so slow start cannot double past it). After such a
+/// excess, within 10 % below it the limit does not grow, and below that growth goes at most half the
+/// way to where usage in proportion to in-flight would reach the limit (so slow start cannot double
+/// past it, and a reading older than the in-flight it is set against cannot aim far past it). Growth is
+/// judged on the highest of the last four readings since the limit last fell, since a reading such as
+/// the GC heap's dates from the last collection and swings with what was in flight then. After such a
 /// cut the limit grows as TCP's BIC and CUBIC do after a loss: back to within 10 % of where the resource
 /// ran out in a few decisions, then past it at a quarter of the usual pace, because a signal such as the
 /// thread pool's delay shows exhaustion late and in spikes, and probing past it at full pace made the
@@ -68,6 +71,7 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
     private const double DroppedShareToCut = 0.25;
     private const double GrowthStep = 0.05;
     private const double CeilingForgottenPast = 1.25;
+    private const int RecentUsageReadings = 4;
     private static readonly double MinJudgedCut = Math.Log(4.0 / 3);
 
     private readonly QueueingDelayLimitOptions _options;
@@ -76,6 +80,7 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
     private readonly long[] _bucketIndex = new long[WindowBuckets];
     private readonly double[] _bucketBaseline = new double[WindowBuckets];
     private readonly int[] _bucketPeak = new int[WindowBuckets];
+    private readonly double[] _recentUsage = new double[RecentUsageReadings];
 
     private double _limit;
     private bool _slowStart = true;
@@ -91,6 +96,7 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
     private double _resourceCeiling;
     private long _resourceCeilingAt;
     private double _heldBaseline;
+    private int _nextUsageSlot;
 
     // The decision in progress: samples granted since the limit last moved.
     private long _weightedCount;
@@ -266,6 +272,7 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
         if (_options.ResourceUsage is { } usage)
         {
             double used = usage();
+            double recentHigh = NoteUsage(used);
             if (used >= _options.ResourceUsageLimit)
             {
                 next = Math.Min(next, Math.Min(_limit, Math.Max(1, _peakInFlight)) * _options.ResourceUsageLimit / used);
@@ -274,16 +281,21 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
                 _resourceCeilingAt = now;
                 EndSlowStart();
             }
-            else if (used >= _options.ResourceUsageLimit * 0.9)
+            else if (recentHigh >= _options.ResourceUsageLimit * 0.9)
             {
                 next = Math.Min(next, _limit);
             }
-            else if (next > _limit && used > 0)
+            else if (next > _limit && recentHigh > 0)
             {
                 // Growth (slow start's doubling above all) never aims past the resource: taking
-                // usage as proportional to what is in flight, at most the in-flight that would reach
-                // the usage limit. The proportion overstates what each permit uses, so this errs low.
-                next = Math.Max(_limit, Math.Min(next, Math.Max(1, _peakInFlight) * _options.ResourceUsageLimit / used));
+                // usage as proportional to what is in flight, it goes at most half the way to the
+                // in-flight that would reach the usage limit. Half, because a reading may be older than
+                // the in-flight it is set against (the GC heap's is taken at the last collection), and
+                // an old, low reading would aim past the limit; halving the distance each decision
+                // still closes it in a few.
+                double peak = Math.Max(1, _peakInFlight);
+                double reach = peak * _options.ResourceUsageLimit / recentHigh;
+                next = Math.Max(_limit, Math.Min(next, peak + ((reach - peak) / 2)));
             }
         }
 
@@ -309,6 +321,12 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
             _changedAt = now;
         }
 
+        if (next < _limit)
+        {
+            // Readings taken at a higher limit say nothing about the lower one.
+            Array.Clear(_recentUsage);
+        }
+
         _limit = next;
         _intervalStart = now;
         _weightedCount = 0;
@@ -318,6 +336,27 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
         _inFlightSum = 0;
         _droppedSamples = 0;
         _peakInFlight = 0;
+    }
+
+    /// <summary>
+    /// Records a resource reading and returns the highest of the last few since the limit last fell,
+    /// which is what growth is judged on. A reading such as the GC heap's dates from the last
+    /// collection, so at a steady limit it swings with how much was in flight then: on
+    /// <c>bp demo</c>'s memory-bound work, anything from 120 to 168 MiB at a steady limit of 20.
+    /// Growth on the lowest of them took the limit to where the heap ran out; judged on the highest,
+    /// it stops short instead.
+    /// </summary>
+    private double NoteUsage(double used)
+    {
+        _recentUsage[_nextUsageSlot] = used;
+        _nextUsageSlot = (_nextUsageSlot + 1) % RecentUsageReadings;
+        double high = 0;
+        foreach (double reading in _recentUsage)
+        {
+            high = Math.Max(high, reading);
+        }
+
+        return high;
     }
 
     /// <summary>

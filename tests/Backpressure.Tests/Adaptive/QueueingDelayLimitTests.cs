@@ -209,14 +209,51 @@ public sealed class QueueingDelayLimitTests
     }
 
     [Fact]
-    public void GrowthNeverAimsPastTheResource_TakingUsageAsProportionalToWhatIsInFlight()
+    public void GrowthGoesAtMostHalfWayToTheResourceLimit_TakingUsageAsProportionalToWhatIsInFlight()
     {
         var limit = NewLimit(o => { o.ResourceUsage = () => 0.5; o.ResourceUsageLimit = 0.8; });
         TimeSpan at = TimeSpan.Zero;
 
-        // Slow start would double; 4 in flight using half the resource allow at most 4 × 0.8 / 0.5.
-        Assert.Equal(6, Feed(limit, ref at, s_noLoad, inFlight: 4));
-        Assert.Equal(9, Feed(limit, ref at, s_noLoad, inFlight: 6));
+        // Slow start would double; 4 in flight using half the resource would reach its limit at
+        // 4 × 0.8 / 0.5 = 6.4, and growth goes half the way there.
+        Assert.Equal(5, Feed(limit, ref at, s_noLoad, inFlight: 4));
+        Assert.Equal(6, Feed(limit, ref at, s_noLoad, inFlight: 5));
+    }
+
+    [Fact]
+    public void SlowStartUnderAResource_ClosesOnItsLimitWithoutOvershooting()
+    {
+        int inFlight = 4;
+        var limit = NewLimit(o => { o.ResourceUsage = () => 0.05 * inFlight; o.ResourceUsageLimit = 0.8; });
+        TimeSpan at = TimeSpan.Zero;
+
+        // The resource runs out at 16 in flight. Doubling, then half the remaining way each decision,
+        // then held within 10 % under the limit (0.75 ≥ 0.72).
+        var limits = new List<int>();
+        for (int i = 0; i < 6; i++)
+        {
+            limits.Add(Feed(limit, ref at, s_noLoad, inFlight));
+            inFlight = limit.Limit;
+        }
+
+        Assert.Equal([8, 12, 14, 15, 15, 15], limits);
+    }
+
+    [Fact]
+    public void OneLowResourceReadingAmongHighOnes_DoesNotLetTheLimitGrow()
+    {
+        double usage = 0.2;
+        QueueingDelayLimit limit = SlowStartedTo(16, out TimeSpan at, o => { o.ResourceUsage = () => usage; o.ResourceUsageLimit = 0.8; });
+
+        // Within 10 % under the limit: held.
+        usage = 0.75;
+        Assert.Equal(16, Feed(limit, ref at, s_noLoad, inFlight: 16));
+
+        // Then a lower reading, as a GC heap's taken while less was in flight. Growth waits until the
+        // high one is out of the last four readings, and then goes half the way to 16 × 0.8 / 0.5.
+        usage = 0.5;
+        int[] after = [.. Enumerable.Range(0, 4).Select(_ => Feed(limit, ref at, s_noLoad, inFlight: 16))];
+        Assert.Equal([16, 16, 16, 20], after);
     }
 
     [Fact]
