@@ -43,6 +43,25 @@ public sealed class QueueingDelayLimitTests
         return limit;
     }
 
+    // Decisions in a row at no-load latency, each with `inFlight` permits out (the limit itself when null): the limit after each.
+    private static int[] Decisions(QueueingDelayLimit limit, ref TimeSpan at, int count, int? inFlight = null)
+    {
+        int[] limits = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            limits[i] = Feed(limit, ref at, s_noLoad, inFlight ?? limit.Limit);
+        }
+
+        return limits;
+    }
+
+    // Options that watch a resource read from `usage`, to be kept under 0.8.
+    private static Action<QueueingDelayLimitOptions> Watching(Func<double> usage) => o =>
+    {
+        o.ResourceUsage = usage;
+        o.ResourceUsageLimit = 0.8;
+    };
+
     [Fact]
     public void FromCold_TheLimitDoublesPerDecision_WhileLatencyShowsNoQueue()
     {
@@ -172,7 +191,7 @@ public sealed class QueueingDelayLimitTests
     public void ResourceUsageOverItsLimit_CutsInProportionToTheExcess()
     {
         double usage = 0.2;
-        QueueingDelayLimit limit = SlowStartedTo(32, out TimeSpan at, o => { o.ResourceUsage = () => usage; o.ResourceUsageLimit = 0.8; });
+        QueueingDelayLimit limit = SlowStartedTo(32, out TimeSpan at, Watching(() => usage));
 
         Assert.Equal(32, limit.Limit);
         usage = 0.96;
@@ -187,7 +206,7 @@ public sealed class QueueingDelayLimitTests
     public void AfterACutForTheResource_TheLimitReturnsQuicklyToJustUnderWhereItRanOut_ThenProbesPastItSlowly()
     {
         double usage = 0.2;
-        QueueingDelayLimit limit = SlowStartedTo(32, out TimeSpan at, o => { o.ResourceUsage = () => usage; o.ResourceUsageLimit = 0.8; });
+        QueueingDelayLimit limit = SlowStartedTo(32, out TimeSpan at, Watching(() => usage));
 
         // The resource runs out at 32 in flight, twice over: cut to 16.
         usage = 1.6;
@@ -195,23 +214,17 @@ public sealed class QueueingDelayLimitTests
 
         // Back to 28 (within 10 % of 32) in three decisions, where growth by 5 % a decision would take eight...
         usage = 0.2;
-        int[] back = [.. Enumerable.Range(0, 3).Select(_ => Feed(limit, ref at, s_noLoad, inFlight: limit.Limit))];
-        Assert.Equal([22, 25, 27], back);
+        Assert.Equal([22, 25, 27], Decisions(limit, ref at, 3));
         Assert.Equal(28, Feed(limit, ref at, s_noLoad, inFlight: limit.Limit));
 
         // ...then past it by a quarter of that pace: three permits in eight decisions, where 5 % a decision would add 14.
-        for (int i = 0; i < 8; i++)
-        {
-            Feed(limit, ref at, s_noLoad, inFlight: limit.Limit);
-        }
-
-        Assert.Equal(31, limit.Limit);
+        Assert.Equal(31, Decisions(limit, ref at, 8)[^1]);
     }
 
     [Fact]
     public void GrowthGoesAtMostHalfWayToTheResourceLimit_TakingUsageAsProportionalToWhatIsInFlight()
     {
-        var limit = NewLimit(o => { o.ResourceUsage = () => 0.5; o.ResourceUsageLimit = 0.8; });
+        var limit = NewLimit(Watching(() => 0.5));
         TimeSpan at = TimeSpan.Zero;
 
         // Slow start would double; 4 in flight using half the resource would reach its limit at
@@ -224,7 +237,7 @@ public sealed class QueueingDelayLimitTests
     public void SlowStartUnderAResource_ClosesOnItsLimitWithoutOvershooting()
     {
         int inFlight = 4;
-        var limit = NewLimit(o => { o.ResourceUsage = () => 0.05 * inFlight; o.ResourceUsageLimit = 0.8; });
+        var limit = NewLimit(Watching(() => 0.05 * inFlight));
         TimeSpan at = TimeSpan.Zero;
 
         // The resource runs out at 16 in flight. Doubling, then half the remaining way each decision,
@@ -243,7 +256,7 @@ public sealed class QueueingDelayLimitTests
     public void OneLowResourceReadingAmongHighOnes_DoesNotLetTheLimitGrow()
     {
         double usage = 0.2;
-        QueueingDelayLimit limit = SlowStartedTo(16, out TimeSpan at, o => { o.ResourceUsage = () => usage; o.ResourceUsageLimit = 0.8; });
+        QueueingDelayLimit limit = SlowStartedTo(16, out TimeSpan at, Watching(() => usage));
 
         // Within 10 % under the limit: held.
         usage = 0.75;
@@ -252,8 +265,7 @@ public sealed class QueueingDelayLimitTests
         // Then a lower reading, as a GC heap's taken while less was in flight. Growth waits until the
         // high one is out of the last four readings, and then goes half the way to 16 × 0.8 / 0.5.
         usage = 0.5;
-        int[] after = [.. Enumerable.Range(0, 4).Select(_ => Feed(limit, ref at, s_noLoad, inFlight: 16))];
-        Assert.Equal([16, 16, 16, 20], after);
+        Assert.Equal([16, 16, 16, 20], Decisions(limit, ref at, 4, inFlight: 16));
     }
 
     [Fact]
