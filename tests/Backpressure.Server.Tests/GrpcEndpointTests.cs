@@ -88,7 +88,11 @@ public sealed class GrpcEndpointTests
         // Unpaced, the client writes thousands of 16 KiB messages in 2 s on loopback; paced, what the server has read plus a window.
         long slack = (Window / Payload) + 4;
         Assert.InRange(written, readByServer, readByServer + slack);
-        Assert.InRange(readByServer, 50, 2 * 50 + 10);
+
+        // The server reads at most 50 a second (100 in 2 s, plus a little for the clock's edges). It may read fewer: its
+        // pacer lets no missed turn be made up later, so on a busy machine (other test classes run alongside) each late turn
+        // is lost; one clean-clone CI run counted 42. The lower bound says only that it kept reading.
+        Assert.InRange(readByServer, 20, 2 * 50 + 10);
         Assert.Equal(written, summary.Received);
         Assert.Equal(0, summary.Gaps);
     }
