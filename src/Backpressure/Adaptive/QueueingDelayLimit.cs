@@ -350,13 +350,7 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
     {
         _recentUsage[_nextUsageSlot] = used;
         _nextUsageSlot = (_nextUsageSlot + 1) % RecentUsageReadings;
-        double high = 0;
-        foreach (double reading in _recentUsage)
-        {
-            high = Math.Max(high, reading);
-        }
-
-        return high;
+        return _recentUsage.Max();
     }
 
     /// <summary>

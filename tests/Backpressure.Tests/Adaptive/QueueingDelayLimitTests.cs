@@ -236,20 +236,14 @@ public sealed class QueueingDelayLimitTests
     [Fact]
     public void SlowStartUnderAResource_ClosesOnItsLimitWithoutOvershooting()
     {
-        int inFlight = 4;
-        var limit = NewLimit(Watching(() => 0.05 * inFlight));
+        // Usage in proportion to what is in flight, which each decision below holds at the limit.
+        QueueingDelayLimit? limit = null;
+        limit = NewLimit(Watching(() => 0.05 * limit!.Limit));
         TimeSpan at = TimeSpan.Zero;
 
         // The resource runs out at 16 in flight. Doubling, then half the remaining way each decision,
         // then held within 10 % under the limit (0.75 ≥ 0.72).
-        var limits = new List<int>();
-        for (int i = 0; i < 6; i++)
-        {
-            limits.Add(Feed(limit, ref at, s_noLoad, inFlight));
-            inFlight = limit.Limit;
-        }
-
-        Assert.Equal([8, 12, 14, 15, 15, 15], limits);
+        Assert.Equal([8, 12, 14, 15, 15, 15], Decisions(limit, ref at, 6));
     }
 
     [Fact]
