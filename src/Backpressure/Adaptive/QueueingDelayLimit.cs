@@ -57,8 +57,9 @@ namespace Backpressure.Adaptive;
 /// excess, within 10 % below it the limit does not grow, and below that growth goes at most half the
 /// way to where usage in proportion to in-flight would reach the limit (so slow start cannot double
 /// past it, and a reading older than the in-flight it is set against cannot aim far past it). Growth is
-/// judged on the highest of the last four readings since the limit last fell, since a reading such as
-/// the GC heap's dates from the last collection and swings with what was in flight then. After such a
+/// judged on the highest of the last eight readings since the limit last fell, since a reading such as
+/// the GC heap's dates from the last collection and swings with what was in flight then; and the first
+/// reading from cold or after an idle spell lets nothing grow, since it predates the work just admitted. After such a
 /// cut the limit grows as TCP's BIC and CUBIC do after a loss: back to within 10 % of where the resource
 /// ran out in a few decisions, then past it at a quarter of the usual pace, because a signal such as the
 /// thread pool's delay shows exhaustion late and in spikes, and probing past it at full pace made the
@@ -71,7 +72,7 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
     private const double DroppedShareToCut = 0.25;
     private const double GrowthStep = 0.05;
     private const double CeilingForgottenPast = 1.25;
-    private const int RecentUsageReadings = 4;
+    private const int RecentUsageReadings = 8;
     private static readonly double MinJudgedCut = Math.Log(4.0 / 3);
 
     private readonly QueueingDelayLimitOptions _options;
@@ -97,6 +98,7 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
     private long _resourceCeilingAt;
     private double _heldBaseline;
     private int _nextUsageSlot;
+    private bool _awaitingFreshUsage = true;
 
     // The decision in progress: samples granted since the limit last moved.
     private long _weightedCount;
@@ -137,6 +139,7 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
         {
             // After an idle spell the old picture of capacity is stale: probe quickly again.
             _slowStart = true;
+            _awaitingFreshUsage = true;
         }
 
         _lastSampleAt = now;
@@ -273,6 +276,8 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
         {
             double used = usage();
             double recentHigh = NoteUsage(used);
+            bool firstReading = _awaitingFreshUsage;
+            _awaitingFreshUsage = false;
             if (used >= _options.ResourceUsageLimit)
             {
                 next = Math.Min(next, Math.Min(_limit, Math.Max(1, _peakInFlight)) * _options.ResourceUsageLimit / used);
@@ -281,8 +286,11 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
                 _resourceCeilingAt = now;
                 EndSlowStart();
             }
-            else if (recentHigh >= _options.ResourceUsageLimit * 0.9)
+            else if (recentHigh >= _options.ResourceUsageLimit * 0.9 || firstReading)
             {
+                // The first reading from cold or after an idle spell predates the work now in flight (the
+                // GC heap's dates from the last collection, before the calls just admitted had allocated):
+                // set against that work it would aim far past the limit, so growth waits for the next.
                 next = Math.Min(next, _limit);
             }
             else if (next > _limit && recentHigh > 0)
@@ -344,7 +352,9 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
     /// collection, so at a steady limit it swings with how much was in flight then: on
     /// <c>bp demo</c>'s memory-bound work, anything from 120 to 168 MiB at a steady limit of 20.
     /// Growth on the lowest of them took the limit to where the heap ran out; judged on the highest,
-    /// it stops short instead.
+    /// it stops short instead. Eight, not four: with four, all of them came from lulls now and then
+    /// (a limit of 20 grew to 21 or 22, 168–176 MiB of buffers under a 200 MiB heap, and 3 of 8 demo-like
+    /// runs lost calls), where eight, about four seconds of that work, lost none in 16.
     /// </summary>
     private double NoteUsage(double used)
     {

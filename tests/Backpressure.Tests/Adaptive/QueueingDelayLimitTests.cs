@@ -30,14 +30,15 @@ public sealed class QueueingDelayLimitTests
         return result;
     }
 
-    // A limit that slow start took from 4 to `to` (a power of two) on no-load latency; `at` is where its timeline stands.
+    // A limit that slow start took from 4 to `to` (a power of two) on no-load latency, full at each decision; `at` is
+    // where its timeline stands. Bounded: a limit that never gets there is left where it stopped, for the test to see.
     private static QueueingDelayLimit SlowStartedTo(int to, out TimeSpan at, Action<QueueingDelayLimitOptions>? configure = null)
     {
         var limit = NewLimit(configure);
         at = TimeSpan.Zero;
-        for (int l = 4; l < to; l *= 2)
+        for (int decision = 0; decision < 20 && limit.Limit < to; decision++)
         {
-            Feed(limit, ref at, s_noLoad, inFlight: l);
+            Feed(limit, ref at, s_noLoad, inFlight: limit.Limit);
         }
 
         return limit;
@@ -227,8 +228,9 @@ public sealed class QueueingDelayLimitTests
         var limit = NewLimit(Watching(() => 0.5));
         TimeSpan at = TimeSpan.Zero;
 
-        // Slow start would double; 4 in flight using half the resource would reach its limit at
-        // 4 × 0.8 / 0.5 = 6.4, and growth goes half the way there.
+        // The first reading lets nothing grow. Then slow start would double; 4 in flight using half the
+        // resource would reach its limit at 4 × 0.8 / 0.5 = 6.4, and growth goes half the way there.
+        Assert.Equal(4, Feed(limit, ref at, s_noLoad, inFlight: 4));
         Assert.Equal(5, Feed(limit, ref at, s_noLoad, inFlight: 4));
         Assert.Equal(6, Feed(limit, ref at, s_noLoad, inFlight: 5));
     }
@@ -241,9 +243,9 @@ public sealed class QueueingDelayLimitTests
         limit = NewLimit(Watching(() => 0.05 * limit!.Limit));
         TimeSpan at = TimeSpan.Zero;
 
-        // The resource runs out at 16 in flight. Doubling, then half the remaining way each decision,
-        // then held within 10 % under the limit (0.75 ≥ 0.72).
-        Assert.Equal([8, 12, 14, 15, 15, 15], Decisions(limit, ref at, 6));
+        // The resource runs out at 16 in flight. Held for the first reading, then doubling, then half the
+        // remaining way each decision, then held within 10 % under the limit (0.75 ≥ 0.72).
+        Assert.Equal([4, 8, 12, 14, 15, 15, 15], Decisions(limit, ref at, 7));
     }
 
     [Fact]
@@ -257,9 +259,24 @@ public sealed class QueueingDelayLimitTests
         Assert.Equal(16, Feed(limit, ref at, s_noLoad, inFlight: 16));
 
         // Then a lower reading, as a GC heap's taken while less was in flight. Growth waits until the
-        // high one is out of the last four readings, and then goes half the way to 16 × 0.8 / 0.5.
+        // high one is out of the last eight readings, and then goes half the way to 16 × 0.8 / 0.5.
         usage = 0.5;
-        Assert.Equal([16, 16, 16, 20], Decisions(limit, ref at, 4, inFlight: 16));
+        Assert.Equal([16, 16, 16, 16, 16, 16, 16, 20], Decisions(limit, ref at, 8, inFlight: 16));
+    }
+
+    [Fact]
+    public void TheFirstResourceReading_FromColdAndAfterAnIdleSpell_LetsNothingGrow()
+    {
+        // A GC heap's reading dates from the last collection, so the first one comes before the work just
+        // admitted has allocated: however low it is, the limit waits for the next.
+        var limit = NewLimit(Watching(() => 0.05));
+        TimeSpan at = TimeSpan.Zero;
+
+        Assert.Equal([4, 8, 16], Decisions(limit, ref at, 3));
+
+        // Idle for 5 s, then busy again: slow start resumes after one reading.
+        at += TimeSpan.FromSeconds(5);
+        Assert.Equal([16, 32], Decisions(limit, ref at, 2));
     }
 
     [Fact]
