@@ -19,7 +19,8 @@ namespace Backpressure.Server.Tests;
 /// </summary>
 public sealed class GrpcWaitingRoomTests
 {
-    private static async Task<WebApplication> StartAsync(Action<GrpcWaitingRoomOptions> configure)
+    // One permit, its hold time estimated at `serviceTime` (500 ms when null) until a call returns it.
+    private static async Task<WebApplication> StartAsync(Action<GrpcWaitingRoomOptions> configure, TimeSpan? serviceTime = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -31,7 +32,7 @@ public sealed class GrpcWaitingRoomTests
         builder.Services.AddGrpc()
             .AddBackpressure(o => o.MaxConcurrentCallsPerMethod = 100)
             .AddWaitingRoom(
-                _ => new PressureGauge(new PressureGaugeOptions { PermitLimit = 1, InitialHoldTimeEstimate = TimeSpan.FromMilliseconds(500) }),
+                _ => new PressureGauge(new PressureGaugeOptions { PermitLimit = 1, InitialHoldTimeEstimate = serviceTime ?? TimeSpan.FromMilliseconds(500) }),
                 o =>
                 {
                     o.CriticalityKey = "x-criticality";
@@ -105,13 +106,15 @@ public sealed class GrpcWaitingRoomTests
     [Fact]
     public async Task ACallWhoseDeadlineIsShorterThanTheServiceTime_IsShedAtOnce()
     {
-        await using WebApplication app = await StartAsync(_ => { });
+        // A service time of 10 s and a deadline of 2 s: the deadline cannot be met, and the refusal has ample
+        // time to arrive before the client gives up on its own (a 300 ms deadline lost that race on a busy machine).
+        await using WebApplication app = await StartAsync(_ => { }, serviceTime: TimeSpan.FromSeconds(10));
         using GrpcChannel channel = Channel(app);
         var client = new Flow.FlowClient(channel);
         using var holder = client.Chat(As("normal"));
         await EchoAsync(holder, "holder");
 
-        using var hopeless = client.Chat(As("critical"), deadline: TimeProvider.System.GetUtcNow().UtcDateTime.AddMilliseconds(300));
+        using var hopeless = client.Chat(As("critical"), deadline: TimeProvider.System.GetUtcNow().UtcDateTime.AddSeconds(2));
         var e = await Assert.ThrowsAsync<RpcException>(() => hopeless.ResponseStream.MoveNext(CancellationToken.None));
 
         Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
