@@ -213,10 +213,10 @@ public sealed class QueueingDelayLimitTests
         usage = 1.6;
         Assert.Equal(16, Feed(limit, ref at, s_noLoad, inFlight: 32));
 
-        // Back to 28 (within 10 % of 32) in three decisions, where growth by 5 % a decision would take eight...
+        // Back to 28 (within 10 % of 32) in four decisions, halving the distance each time, where growth by 5 % a
+        // decision (at least one permit) would take eleven...
         usage = 0.2;
-        Assert.Equal([22, 25, 27], Decisions(limit, ref at, 3));
-        Assert.Equal(28, Feed(limit, ref at, s_noLoad, inFlight: limit.Limit));
+        Assert.Equal([22, 25, 27, 28], Decisions(limit, ref at, 4));
 
         // ...then past it by a quarter of that pace: three permits in eight decisions, where 5 % a decision would add 14.
         Assert.Equal(31, Decisions(limit, ref at, 8)[^1]);
