@@ -9,7 +9,8 @@ namespace Backpressure.AspNetCore;
 /// Answers a refused request: <c>429 Too Many Requests</c>, or <c>503 Service Unavailable</c> when
 /// the limiter could not decide (its shared store is down and it fails closed: the client did nothing
 /// wrong), with, when the lease says how long to wait, <c>Retry-After</c> in whole seconds rounded up
-/// (RFC 9110 has no fractions, and rounding down would invite a retry that is refused again).
+/// (RFC 9110 has no fractions, and rounding down would invite a retry that is refused again) and
+/// <c>Retry-After-Ms</c> in whole milliseconds rounded up, for clients that read it (see <see cref="RetryAfterMilliseconds"/>).
 /// </summary>
 internal static class RateLimitRejection
 {
@@ -93,6 +94,7 @@ internal static class RateLimitRejection
 
         long seconds = Math.Max(0, (long)Math.Ceiling(delay.TotalSeconds));
         context.Response.Headers[HeaderNames.RetryAfter] = seconds.ToString(CultureInfo.InvariantCulture);
+        context.Response.Headers[RetryAfterMilliseconds.Header] = RetryAfterMilliseconds.Format(delay);
         return seconds;
     }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using Backpressure.Client;
@@ -9,8 +8,8 @@ namespace Backpressure.Http;
 /// Controls the producer: a <see cref="DelegatingHandler"/> for <see cref="HttpClient"/> that keeps a client from turning a
 /// server's overload into more load. Per destination it throttles calls locally while the server keeps refusing (the SRE
 /// book's adaptive throttling), retries a 429 or 503 at most <see cref="Backpressure.Client.ClientBackpressureOptions.MaxRetries"/> times and only
-/// within a <see cref="RetryBudget"/>, and honours <c>Retry-After</c> (and <c>RateLimit: r=0; t=N</c>): after being told to
-/// come back in N seconds it holds further calls to that destination until then, or fails them fast. An attempt the
+/// within a <see cref="RetryBudget"/>, and honours the wait the server asks for (<see cref="ServerRetryAfter"/>: <c>Retry-After-Ms</c>, <c>Retry-After</c>, or
+/// <c>RateLimit: r=0; t=N</c>): after being told to come back later it holds further calls to that destination until then, or fails them fast. An attempt the
 /// throttle refuses is retried as one the server refused would be (after a backoff, within the same attempts and budget),
 /// so the throttle thins what reaches the server without failing a call that a later attempt gets through: answered
 /// locally only when no retry is left, in our retry storm that kept goodput at that of clients which never retry.
@@ -128,7 +127,7 @@ public sealed class ClientBackpressureHandler : DelegatingHandler
                 return response;
             }
 
-            TimeSpan? told = options.RetryAfter == RetryAfterHandling.Ignore ? null : RetryAfterOf(response, time);
+            TimeSpan? told = options.RetryAfter == RetryAfterHandling.Ignore ? null : ServerRetryAfter.Read(response, time);
             bool holdsEveryCall = told >= options.HoldEveryCallFrom;
             if (holdsEveryCall)
             {
@@ -212,37 +211,6 @@ public sealed class ClientBackpressureHandler : DelegatingHandler
         request.Content is null
         && (request.Method == HttpMethod.Get || request.Method == HttpMethod.Head || request.Method == HttpMethod.Options
             || request.Method == HttpMethod.Delete || request.Method == HttpMethod.Put);
-
-    /// <summary>The wait the server asked for: <c>Retry-After</c> (seconds or a date), else <c>RateLimit</c>'s <c>t</c> when <c>r=0</c>.</summary>
-    private static TimeSpan? RetryAfterOf(HttpResponseMessage response, TimeProvider time)
-    {
-        if (response.Headers.RetryAfter is { } retryAfter)
-        {
-            if (retryAfter.Delta is { } delta)
-            {
-                return delta;
-            }
-
-            if (retryAfter.Date is { } date)
-            {
-                return date - time.GetUtcNow() is { Ticks: > 0 } left ? left : TimeSpan.Zero;
-            }
-        }
-
-        if (response.Headers.TryGetValues("RateLimit", out IEnumerable<string>? values))
-        {
-            foreach (string value in values)
-            {
-                if (value.Contains(";r=0", StringComparison.Ordinal) && value.IndexOf(";t=", StringComparison.Ordinal) is int at and >= 0
-                    && long.TryParse(value.AsSpan(at + 3).TrimEnd(), NumberStyles.None, CultureInfo.InvariantCulture, out long seconds))
-                {
-                    return TimeSpan.FromSeconds(seconds);
-                }
-            }
-        }
-
-        return null;
-    }
 
     /// <summary>
     /// Answers the call itself, with a <c>429</c> saying why (<paramref name="verdict"/>: held back by the destination's

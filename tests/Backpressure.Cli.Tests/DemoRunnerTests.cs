@@ -32,4 +32,29 @@ public sealed class DemoRunnerTests
         Assert.InRange(protectedRow.PeakCallsInFlight, 1, settings.GaugeLimit);
         Assert.True(unprotected.PeakMemoryDemandBytes > protectedRow.PeakMemoryDemandBytes);
     }
+
+    [Fact]
+    public async Task Demo_WithRetryAfter_ClientsWaitAsToldAndRetry_AndTheLimitedEndpointStillServesWithoutErrors()
+    {
+        var settings = new DemoSettings
+        {
+            MemoryLimitMegabytes = 64,
+            MemoryPerCallMegabytes = 4,
+            Concurrency = 12,
+            DurationPerEndpoint = TimeSpan.FromSeconds(3),
+            IoTime = TimeSpan.FromMilliseconds(300),
+            CpuTime = TimeSpan.FromMilliseconds(2),
+            GaugeLimit = 4,
+            RetryAfter = true,
+            Endpoints = ["/backpressure"],
+        };
+
+        DemoRow row = Assert.Single(await new DemoRunner(settings, TimeProvider.System).RunAsync());
+
+        // Twelve clients on four permits: most calls are refused at first, and each refusal is retried after its wait.
+        Assert.True(row.Retries > 0, $"no retries: {row}");
+        Assert.True(row.Ok > 0);
+        Assert.Equal(0, row.Errors);
+        Assert.InRange(row.PeakCallsInFlight, 1, settings.GaugeLimit);
+    }
 }

@@ -6,7 +6,7 @@ public sealed class DemoSummaryTests
 {
     private static DemoRow Row(string endpoint, double goodput, long errors, int inFlight) => new(
         endpoint, (long)(goodput * 15), 0, errors, 0, goodput, TimeSpan.FromMilliseconds(600), TimeSpan.FromMilliseconds(900),
-        inFlight, inFlight * 8L * 1024 * 1024, 280L * 1024 * 1024, Survived: true, CrashReason: null);
+        inFlight, inFlight * 8L * 1024 * 1024, 280L * 1024 * 1024, Survived: true, CrashReason: null, Retries: 0);
 
     [Fact]
     public void WithAllThreeEndpoints_OneSentenceComparesTheAdaptiveLimitWithTheUnprotectedAndTheFixedOnes()

@@ -94,6 +94,32 @@ public sealed class ClientBackpressureHandlerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ToldRetryAfterMs_TheRetryWaitsThoseMilliseconds_NotRetryAftersWholeSecond()
+    {
+        int calls = 0;
+        _answer = context =>
+        {
+            if (Interlocked.Increment(ref calls) > 1)
+            {
+                return context.Response.WriteAsync("ok");
+            }
+
+            context.Response.Headers[ServerRetryAfter.MillisecondsHeader] = "300";
+            return Refuse(context, HttpStatusCode.TooManyRequests, "1");
+        };
+        (ServiceProvider services, HttpClient client) = NewClient(o => { o.MaxRetries = 1; o.Throttle = false; });
+        using var _ = services;
+
+        using HttpResponseMessage response = await client.GetAsync("/");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        long[] hits = [.. _hits];
+        Assert.Equal(2, hits.Length);
+        TimeSpan gap = Stopwatch.GetElapsedTime(hits[0], hits[1]);
+        Assert.True(gap >= TimeSpan.FromMilliseconds(280) && gap < TimeSpan.FromMilliseconds(950), $"the retry reached the server {gap} after the refusal");
+    }
+
+    [Fact]
     public async Task ToldRetryAfterTwoSeconds_WithFailFast_EveryCallForTwoSecondsIsAnsweredLocally_AndNoneReachesTheServer()
     {
         _answer = context => Refuse(context, HttpStatusCode.TooManyRequests, "2");

@@ -10,7 +10,7 @@ namespace Backpressure.Server.Tests;
 public sealed class AdaptiveEndpointTests
 {
     [Fact]
-    public async Task Adaptive_WhenItsLimitIsFull_RefusesAtOnceWith429AndRetryAfter_AndServesTheAdmittedCalls()
+    public async Task Adaptive_WhenItsLimitIsFull_RefusesAtOnceWith429AndRetryAfterInSecondsAndMilliseconds_AndServesTheAdmittedCalls()
     {
         // A limit pinned to 2 (min = max) through the nested configuration sections.
         await using var server = await RunningServer.StartAsync(
@@ -27,7 +27,10 @@ public sealed class AdaptiveEndpointTests
         using var refused = await server.Client.GetAsync("/adaptive");
 
         Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
-        Assert.NotNull(refused.Headers.RetryAfter?.Delta);
+        // Retry-After in whole seconds rounded up, and the same wait to the millisecond in Retry-After-Ms.
+        TimeSpan seconds = Assert.NotNull(refused.Headers.RetryAfter?.Delta);
+        long milliseconds = long.Parse(Assert.Single(refused.Headers.GetValues("Retry-After-Ms")), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(Math.Ceiling(milliseconds / 1000.0), seconds.TotalSeconds);
         foreach (var response in await Task.WhenAll(held))
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);

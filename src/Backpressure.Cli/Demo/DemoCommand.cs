@@ -20,6 +20,7 @@ internal static class DemoCommand
         var memoryPerCall = new Option<int>("--memory-per-call") { Description = "MiB each call allocates and holds.", DefaultValueFactory = _ => defaults.MemoryPerCallMegabytes };
         var ioTime = new Option<TimeSpan>("--io-time") { Description = "I/O wait per call, e.g. 500ms.", DefaultValueFactory = _ => defaults.IoTime, CustomParser = r => CommandLineValues.ParseDuration(r) ?? default };
         var gaugeLimit = new Option<int>("--gauge-limit") { Description = "The pressure gauge's limit on /backpressure.", DefaultValueFactory = _ => defaults.GaugeLimit };
+        var retryAfter = new Option<bool>("--retry-after") { Description = "Clients retry a 429 after the wait the server asked for (Retry-After-Ms, else Retry-After), at most 10 times, instead of sending again at once as hey does." };
         var output = new Option<string>("--output", "-o") { Description = "Output format: text or json.", DefaultValueFactory = _ => "text" };
         output.AcceptOnlyFromAmong("text", "json");
         foreach (var option in new[] { memoryLimit, concurrency, memoryPerCall, gaugeLimit })
@@ -29,7 +30,7 @@ internal static class DemoCommand
 
         var command = new Command("demo", "Start the seed service under a memory limit and show /sync, /async, /backpressure and /adaptive under the same load, side by side.")
         {
-            memoryLimit, concurrency, duration, memoryPerCall, ioTime, gaugeLimit, output,
+            memoryLimit, concurrency, duration, memoryPerCall, ioTime, gaugeLimit, retryAfter, output,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -41,6 +42,7 @@ internal static class DemoCommand
                 MemoryPerCallMegabytes = parse.GetValue(memoryPerCall),
                 IoTime = parse.GetValue(ioTime),
                 GaugeLimit = parse.GetValue(gaugeLimit),
+                RetryAfter = parse.GetValue(retryAfter),
             };
             bool json = parse.GetValue(output) == "json";
             var runner = new DemoRunner(settings, TimeProvider.System);
@@ -91,7 +93,8 @@ internal static class DemoCommand
 
         AnsiConsole.WriteLine();
         AnsiConsole.MarkupLine(Markup.Escape(
-            $"{settings.Concurrency} clients for {settings.DurationPerEndpoint.TotalSeconds:0.#} s per endpoint; server memory limit {settings.MemoryLimitMegabytes} MiB; each call holds {settings.MemoryPerCallMegabytes} MiB for {settings.IoTime.TotalMilliseconds:0} ms; gauge limit {settings.GaugeLimit}."));
+            $"{settings.Concurrency} clients for {settings.DurationPerEndpoint.TotalSeconds:0.#} s per endpoint; server memory limit {settings.MemoryLimitMegabytes} MiB; each call holds {settings.MemoryPerCallMegabytes} MiB for {settings.IoTime.TotalMilliseconds:0} ms; gauge limit {settings.GaugeLimit}"
+            + (settings.RetryAfter ? $"; clients retry a 429 after the wait the server asked for ({rows.Sum(r => r.Retries)} retries in all; 429 counts calls refused on their last try)." : ".")));
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine("[grey]p50, p99: latency of successful calls. in flight: most calls worked on at once; demand: in flight x memory per call; RSS: peak resident memory, which sits near the limit for every endpoint: the GC only collects when it must.[/]");
         AnsiConsole.WriteLine();

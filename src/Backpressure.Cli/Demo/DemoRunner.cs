@@ -31,6 +31,7 @@ internal sealed class DemoRunner(DemoSettings settings, TimeProvider timeProvide
                 Concurrency = settings.Concurrency,
                 Duration = settings.DurationPerEndpoint,
                 Timeout = settings.Timeout,
+                RetryAfter = settings.RetryAfter,
             },
             timeProvider);
         LoadResult result = await load.RunAsync(ct);
@@ -52,7 +53,8 @@ internal sealed class DemoRunner(DemoSettings settings, TimeProvider timeProvide
             server.PeakCallsInFlight * (long)settings.MemoryPerCallMegabytes * 1024 * 1024,
             server.PeakMemoryBytes,
             survived,
-            diedDuringRun ? server.LastOutput.LastOrDefault(line => line.Contains("Exception", StringComparison.Ordinal)) : null);
+            diedDuringRun ? server.LastOutput.LastOrDefault(line => line.Contains("Exception", StringComparison.Ordinal)) : null,
+            result.Retries);
     }
 }
 
@@ -70,7 +72,8 @@ internal sealed class DemoRunner(DemoSettings settings, TimeProvider timeProvide
 /// <param name="PeakMemoryBytes">The server's peak resident memory.</param>
 /// <param name="Survived">The server still answered after the run.</param>
 /// <param name="CrashReason">The last exception line the server printed, when it died.</param>
+/// <param name="Retries">Refused calls sent again after the wait the server asked for (with <see cref="DemoSettings.RetryAfter"/>); <paramref name="Refused"/> then counts those refused on their last attempt.</param>
 internal sealed record DemoRow(
     string Endpoint, long Ok, long Refused, long Errors, long Timeouts, double Goodput,
     TimeSpan P50, TimeSpan P99, int PeakCallsInFlight, long PeakMemoryDemandBytes, long PeakMemoryBytes, bool Survived,
-    string? CrashReason);
+    string? CrashReason, long Retries);

@@ -24,6 +24,12 @@ internal sealed record DemoSettings
     /// <summary>I/O wait per call.</summary>
     public TimeSpan IoTime { get; init; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// Whether the clients retry a 429 after the wait the server asked for (as <c>bp load --retry-after</c>), rather than
+    /// sending again at once as hey does: the producer controlled, as backpressure intends.
+    /// </summary>
+    public bool RetryAfter { get; init; }
+
     /// <summary>The pressure gauge's limit on <c>/backpressure</c>.</summary>
     public int GaugeLimit { get; init; } = 10;
 

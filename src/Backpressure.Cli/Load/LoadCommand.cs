@@ -25,7 +25,7 @@ internal static class LoadCommand
         var method = new Option<string>("-m") { Description = "HTTP method.", DefaultValueFactory = _ => "GET" };
         var headers = new Option<string[]>("-H") { Description = "Custom HTTP header, 'Name: value'. Repeatable.", AllowMultipleArgumentsPerToken = false };
         var timeout = new Option<TimeSpan>("--timeout", "-t") { Description = "Timeout of each request, e.g. 20s.", DefaultValueFactory = _ => TimeSpan.FromSeconds(20), CustomParser = r => CommandLineValues.ParseDuration(r) ?? default };
-        var retryAfter = new Option<bool>("--retry-after") { Description = "Retry a 429 after the Retry-After the server sent (backing off exponentially with jitter when it sent none)." };
+        var retryAfter = new Option<bool>("--retry-after") { Description = "Retry a 429 after the wait the server asked for (Retry-After-Ms, else Retry-After; backing off exponentially with jitter when it sent neither)." };
         var maxRetries = new Option<int>("--max-retries") { Description = "Most retries of one request with --retry-after.", DefaultValueFactory = _ => 10 };
         var mix = new Option<List<KeyValuePair<string, int>>>("--mix")
         {

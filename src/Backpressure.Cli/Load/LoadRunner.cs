@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
+using Backpressure.Http;
 using Microsoft.Extensions.Http.Resilience;
 using Polly;
 
@@ -9,7 +10,7 @@ namespace Backpressure.Cli.Load;
 /// <summary>
 /// Fires requests like hey: <see cref="LoadSettings.Concurrency"/> workers, each sending its share
 /// one after another over a pool of as many connections. With <see cref="LoadSettings.RetryAfter"/>
-/// a refused request is retried by Polly's HTTP retry strategy, which honours <c>Retry-After</c>.
+/// a refused request is retried by Polly's HTTP retry strategy after the wait the server asked for (<see cref="ServerRetryAfter"/>).
 /// </summary>
 internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvider)
 {
@@ -229,7 +230,10 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
             .AddRetry(new HttpRetryStrategyOptions
             {
                 MaxRetryAttempts = settings.MaxRetries,
-                ShouldRetryAfterHeader = true,
+                // Polly's ShouldRetryAfterHeader reads Retry-After's whole seconds only; our servers' Retry-After-Ms says
+                // the wait exactly (a concurrency limit's next permit is often milliseconds away). Without either header
+                // Polly's exponential backoff below applies.
+                DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result is { } response ? ServerRetryAfter.Read(response, timeProvider) : null),
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 Delay = TimeSpan.FromMilliseconds(250),
@@ -387,7 +391,7 @@ internal sealed class LoadRunner(LoadSettings settings, TimeProvider timeProvide
             last.Status = (int)response.StatusCode;
             last.Bytes = bytes;
             last.Local = response.Headers.Contains(Backpressure.Http.ClientBackpressureHandler.LocalRefusalHeader);
-            last.ComeBackAfter = last.Local ? response.Headers.RetryAfter?.Delta ?? TimeSpan.Zero : TimeSpan.Zero;
+            last.ComeBackAfter = last.Local ? ServerRetryAfter.Read(response, timeProvider) ?? TimeSpan.Zero : TimeSpan.Zero;
             return response;
         }
         catch (OperationCanceledException e) when (!abort.IsCancellationRequested)
