@@ -4,20 +4,21 @@ namespace Backpressure.Cli.Tests;
 
 public sealed class DemoRunnerTests
 {
+    // The demo at small scale: 4 MiB calls under 64 MiB, 3 s per endpoint, a gauge of 4.
+    private static readonly DemoSettings SmallDemo = new()
+    {
+        MemoryLimitMegabytes = 64,
+        MemoryPerCallMegabytes = 4,
+        DurationPerEndpoint = TimeSpan.FromSeconds(3),
+        IoTime = TimeSpan.FromMilliseconds(300),
+        CpuTime = TimeSpan.FromMilliseconds(2),
+        GaugeLimit = 4,
+    };
+
     [Fact]
     public async Task Demo_AtSmallScale_ShowsTheUnprotectedEndpointFailingAndTheProtectedOneServing()
     {
-        var settings = new DemoSettings
-        {
-            MemoryLimitMegabytes = 64,
-            MemoryPerCallMegabytes = 4,
-            Concurrency = 30,
-            DurationPerEndpoint = TimeSpan.FromSeconds(3),
-            IoTime = TimeSpan.FromMilliseconds(300),
-            CpuTime = TimeSpan.FromMilliseconds(2),
-            GaugeLimit = 4,
-            Endpoints = ["/async", "/backpressure"],
-        };
+        DemoSettings settings = SmallDemo with { Concurrency = 30, Endpoints = ["/async", "/backpressure"] };
 
         var rows = await new DemoRunner(settings, TimeProvider.System).RunAsync();
 
@@ -36,18 +37,7 @@ public sealed class DemoRunnerTests
     [Fact]
     public async Task Demo_WithRetryAfter_ClientsWaitAsToldAndRetry_AndTheLimitedEndpointStillServesWithoutErrors()
     {
-        var settings = new DemoSettings
-        {
-            MemoryLimitMegabytes = 64,
-            MemoryPerCallMegabytes = 4,
-            Concurrency = 12,
-            DurationPerEndpoint = TimeSpan.FromSeconds(3),
-            IoTime = TimeSpan.FromMilliseconds(300),
-            CpuTime = TimeSpan.FromMilliseconds(2),
-            GaugeLimit = 4,
-            RetryAfter = true,
-            Endpoints = ["/backpressure"],
-        };
+        DemoSettings settings = SmallDemo with { Concurrency = 12, RetryAfter = true, Endpoints = ["/backpressure"] };
 
         DemoRow row = Assert.Single(await new DemoRunner(settings, TimeProvider.System).RunAsync());
 
