@@ -76,5 +76,14 @@ internal sealed class ClientBackpressureState
 
         /// <summary>Until when the destination asked to be left alone.</summary>
         public Pushback Hold { get; } = new(state.Time);
+
+        // The wait the destination asked for last, in ticks; 0 before it asked for any.
+        private long _lastToldTicks;
+
+        /// <summary>The wait the destination asked for in its latest refusal that named one; null before any did.</summary>
+        public TimeSpan? LastTold => Volatile.Read(ref _lastToldTicks) is > 0 and long ticks ? TimeSpan.FromTicks(ticks) : null;
+
+        /// <summary>Remembers a wait the destination asked for (at least a tick, so that "come back now" still counts as told).</summary>
+        public void NoteTold(TimeSpan wait) => Volatile.Write(ref _lastToldTicks, Math.Max(1, wait.Ticks));
     }
 }

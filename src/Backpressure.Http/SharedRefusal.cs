@@ -6,8 +6,9 @@ namespace Backpressure.Http;
 
 /// <summary>
 /// The read-only 429s a <see cref="ClientBackpressureHandler"/> answers with when
-/// <see cref="HttpClientBackpressureOptions.ShareLocalRefusals"/> is set: one per reason and whole second of
-/// <c>Retry-After</c>, each already wrapped in a completed task, so refusing a call allocates nothing.
+/// <see cref="HttpClientBackpressureOptions.ShareLocalRefusals"/> is set: one per reason and wait (a held call's in whole
+/// seconds, a throttled call's in whole milliseconds under a second), each made on first use and already wrapped in a
+/// completed task, so refusing a call allocates nothing after that.
 /// </summary>
 /// <remarks>
 /// A <see cref="DelegatingHandler"/> must answer every call with a response; a new one (with its headers, content and
@@ -20,11 +21,29 @@ internal static class SharedRefusal
     // Retry-After is whole seconds; a hold longer than an hour (MaxHold's ceiling) is answered with a new response.
     private const int MostSeconds = 3600;
 
-    private static readonly Task<HttpResponseMessage> s_throttled = Create(1, "throttled");
+    // A constant, not a static property: the fields below are initialised from it, in textual order.
+    private const int ThrottledWaitMilliseconds = 1000;
+
+    private static readonly Task<HttpResponseMessage> s_throttled = Create(1, TimeSpan.FromMilliseconds(ThrottledWaitMilliseconds), "throttled");
+    private static readonly Task<HttpResponseMessage>?[] s_throttledFor = new Task<HttpResponseMessage>?[ThrottledWaitMilliseconds];
     private static readonly Task<HttpResponseMessage>?[] s_held = new Task<HttpResponseMessage>?[MostSeconds + 1];
 
-    /// <summary>The shared answer to a call refused by the throttle (Retry-After: 1).</summary>
-    public static Task<HttpResponseMessage> Throttled => s_throttled;
+    /// <summary>The longest a throttled call is told to wait: a second.</summary>
+    public static TimeSpan ThrottledWait => TimeSpan.FromMilliseconds(ThrottledWaitMilliseconds);
+
+    /// <summary>The shared answer to a call refused by the throttle and told to come back after <paramref name="wait"/> (at most a second).</summary>
+    public static Task<HttpResponseMessage> Throttled(TimeSpan wait)
+    {
+        long milliseconds = (long)Math.Ceiling(wait.TotalMilliseconds);
+        if (milliseconds is < 1 || milliseconds >= s_throttledFor.Length)
+        {
+            return s_throttled;
+        }
+
+        return Volatile.Read(ref s_throttledFor[milliseconds])
+            ?? Interlocked.CompareExchange(ref s_throttledFor[milliseconds], Create(1, TimeSpan.FromMilliseconds(milliseconds), "throttled"), null)
+            ?? s_throttledFor[milliseconds]!;
+    }
 
     /// <summary>The shared answer to a call held back by a Retry-After of <paramref name="seconds"/>, or null beyond an hour.</summary>
     public static Task<HttpResponseMessage>? Held(long seconds)
@@ -35,13 +54,14 @@ internal static class SharedRefusal
         }
 
         // Two threads may both create one the first time; either is as good, and one is kept.
-        return Volatile.Read(ref s_held[seconds]) ?? Interlocked.CompareExchange(ref s_held[seconds], Create(seconds, "held"), null) ?? s_held[seconds]!;
+        return Volatile.Read(ref s_held[seconds]) ?? Interlocked.CompareExchange(ref s_held[seconds], Create(seconds, TimeSpan.FromSeconds(seconds), "held"), null) ?? s_held[seconds]!;
     }
 
-    private static Task<HttpResponseMessage> Create(long seconds, string why)
+    private static Task<HttpResponseMessage> Create(long seconds, TimeSpan wait, string why)
     {
         var response = new ReadOnlyResponse();
         response.Headers.RetryAfter = new RetryConditionHeaderValue(TimeSpan.FromSeconds(seconds));
+        response.Headers.TryAddWithoutValidation(RetryAfterMilliseconds.Header, RetryAfterMilliseconds.Format(wait));
         response.Headers.TryAddWithoutValidation(ClientBackpressureHandler.LocalRefusalHeader, why);
         return Task.FromResult<HttpResponseMessage>(response);
     }

@@ -307,12 +307,14 @@ public sealed class LoadRunnerTests
             Url = server.Url("/backpressure"), Concurrency = 10, Duration = TimeSpan.FromSeconds(3), ClientThrottle = true,
         });
 
-        // Each local refusal says to come back in a second or more, and the worker does: at most one per worker per second.
-        // A worker that called again at once spun through millions of them, starving the thread pool, and the throttle,
-        // counting them, refused for good: the run then overran its time and the one admitted call timed out.
+        // Each local refusal says when to come back (the server's last wait, to the millisecond, or a second), and the
+        // worker waits it out: at most one per worker per millisecond, the least a refusal can name (one run counted 123
+        // in all). A worker that called again at once spun through millions of
+        // them, starving the thread pool, and the throttle, counting them, refused for good: the run then overran its
+        // time and the one admitted call timed out.
         var gauge = server.GaugeStatistics(ServerApplication.Gauges.Backpressure);
         string seen = $"{result.Succeeded} served, {result.LocallyRefused} refused locally, {result.Timeouts} timed out, in {result.Total}";
-        Assert.InRange(result.LocallyRefused, 1, 10 * 4);
+        Assert.InRange(result.LocallyRefused, 1, 10 * 3_000);
         Assert.True(result.Succeeded >= 1 && result.Succeeded == gauge.Accepted, seen);
         Assert.Equal(0, result.Timeouts);
         Assert.InRange(result.Total, TimeSpan.FromSeconds(2.9), TimeSpan.FromSeconds(10));

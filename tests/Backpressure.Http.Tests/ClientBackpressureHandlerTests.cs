@@ -119,6 +119,61 @@ public sealed class ClientBackpressureHandlerTests : IAsyncLifetime
         Assert.True(gap >= TimeSpan.FromMilliseconds(280) && gap < TimeSpan.FromMilliseconds(950), $"the retry reached the server {gap} after the refusal");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AThrottledCall_IsToldToComeBackAfterTheWaitTheServerLastAskedFor_WhenThatIsUnderASecond(bool shared)
+    {
+        bool named = false;
+        _answer = context =>
+        {
+            if (Volatile.Read(ref named))
+            {
+                context.Response.Headers[ServerRetryAfter.MillisecondsHeader] = "40";
+                return Refuse(context, HttpStatusCode.TooManyRequests, "1");
+            }
+
+            return Refuse(context, HttpStatusCode.TooManyRequests);
+        };
+        (ServiceProvider services, HttpClient client) = NewClient(o => { o.MaxRetries = 0; o.ShareLocalRefusals = shared; });
+        using var _ = services;
+
+        // The server keeps refusing, so after ten calls the throttle refuses most of them itself.
+        List<(string? Milliseconds, TimeSpan? Seconds)> before = await ThrottledWaits(client, calls: 40);
+        Volatile.Write(ref named, true);
+        bool reached = false;
+        for (int i = 0; i < 1000 && !reached; i++)
+        {
+            using HttpResponseMessage response = await client.GetAsync("/");
+            reached = !response.Headers.Contains(ClientBackpressureHandler.LocalRefusalHeader);
+        }
+
+        List<(string? Milliseconds, TimeSpan? Seconds)> after = await ThrottledWaits(client, calls: 40);
+
+        // Told no wait: a second. Told 40 ms: 40 ms, with Retry-After still its whole second.
+        Assert.True(reached, "no call got past the throttle to hear the 40 ms");
+        Assert.NotEmpty(before);
+        Assert.All(before, wait => Assert.Equal(("1000", TimeSpan.FromSeconds(1)), wait));
+        Assert.NotEmpty(after);
+        Assert.All(after, wait => Assert.Equal(("40", TimeSpan.FromSeconds(1)), wait));
+    }
+
+    private static async Task<List<(string? Milliseconds, TimeSpan? Seconds)>> ThrottledWaits(HttpClient client, int calls)
+    {
+        var waits = new List<(string?, TimeSpan?)>();
+        for (int i = 0; i < calls; i++)
+        {
+            using HttpResponseMessage response = await client.GetAsync("/");
+            if (response.Headers.TryGetValues(ClientBackpressureHandler.LocalRefusalHeader, out IEnumerable<string>? why))
+            {
+                Assert.Equal("throttled", Assert.Single(why));
+                waits.Add((response.Headers.GetValues(ServerRetryAfter.MillisecondsHeader).SingleOrDefault(), response.Headers.RetryAfter?.Delta));
+            }
+        }
+
+        return waits;
+    }
+
     [Fact]
     public async Task ToldRetryAfterTwoSeconds_WithFailFast_EveryCallForTwoSecondsIsAnsweredLocally_AndNoneReachesTheServer()
     {

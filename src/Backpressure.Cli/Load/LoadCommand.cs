@@ -34,7 +34,7 @@ internal static class LoadCommand
         };
         var mixHeader = new Option<string>("--mix-header") { Description = "The header that carries a request's priority with --mix.", DefaultValueFactory = _ => "X-Criticality" };
         var users = new Option<int>("--users") { Description = "Send as this many distinct users, a random one per request, in X-Client-Id: user-N (a waiting room's cohorts). 0 for none.", DefaultValueFactory = _ => 0 };
-        var clientThrottle = new Option<bool>("--client-throttle") { Description = "Send through Backpressure's client handler: refuse calls locally while the server keeps refusing (SRE adaptive throttling) and while a Retry-After lasts; reports how many never left the client. Without --rate a worker waits out the Retry-After of a call refused locally." };
+        var clientThrottle = new Option<bool>("--client-throttle") { Description = "Send through Backpressure's client handler: refuse calls locally while the server keeps refusing (SRE adaptive throttling) and while a Retry-After lasts; reports how many never left the client. Without --rate a worker waits out the Retry-After-Ms (else Retry-After) of a call refused locally." };
         var clientRetries = new Option<int>("--client-retries") { Description = "Retry a 429 or 503 this many times in Backpressure's client handler: within its retry budget and honouring Retry-After with --client-throttle, blindly without it; reports the requests sent per call.", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--output", "-o") { Description = "Output format: text (hey's) or json.", DefaultValueFactory = _ => "text" };
         output.AcceptOnlyFromAmong("text", "json");
