@@ -249,7 +249,8 @@ public sealed class ClientBackpressureHandler : DelegatingHandler
     /// When a throttled call should come back: the wait the destination last asked for when under a second, else a
     /// second. The throttle knows only that the destination keeps refusing, not when it will have room; a concurrency
     /// limit's refusals say that to the millisecond, and a caller that waited a whole second for a permit due in 30 ms
-    /// left it unused (13–19 calls/s from <c>bp demo</c>'s <c>/adaptive</c> against about 34).
+    /// left it unused (<c>bp load --client-throttle</c> against <c>bp demo</c>'s <c>/adaptive</c>: 14.4 calls/s waiting a
+    /// second, 27.2 waiting the server's wait; docs/benchmarks.md).
     /// </summary>
     private static TimeSpan ThrottledWait(ClientBackpressureState.Destination destination) =>
         destination.LastTold is { } told && told < SharedRefusal.ThrottledWait ? told : SharedRefusal.ThrottledWait;
