@@ -96,37 +96,30 @@ public sealed class GrpcClientBackpressureTests : IAsyncLifetime
     [Fact]
     public async Task AThrottledCall_IsToldToComeBackAfterTheServersLastPushback_WhenThatIsUnderASecond()
     {
-        bool named = false;
-        Echo.Answer = _ => throw (Volatile.Read(ref named)
-            ? new RpcException(new Status(StatusCode.Unavailable, "busy"), new Metadata { { BackpressureInterceptor.RetryPushbackTrailer, "40" } })
-            : new RpcException(new Status(StatusCode.Unavailable, "down")));
         using var channel = GrpcChannel.ForAddress(_server.Urls.First());
-        CallInvoker invoker = Invoker(channel, new GrpcClientBackpressureOptions { MaxRetries = 0 });
 
-        // The server keeps refusing, so after ten calls the throttle refuses most of them itself.
-        List<string?> before = await ThrottledPushbacks(invoker, calls: 40);
-        Volatile.Write(ref named, true);
-        int reached = Echo.Calls;
-        for (int i = 0; i < 1000 && Echo.Calls == reached; i++)
-        {
-            await Assert.ThrowsAsync<RpcException>(() => invoker.AsyncUnaryCall(Say, null, default, "x").ResponseAsync);
-        }
+        // A server that keeps refusing with no pushback, then (to a client with fresh state) one that says 40 ms: after
+        // ten calls the throttle refuses most calls itself, and the first calls always reach the server. Calls to the
+        // second are 50 ms apart, so that each meets the throttle, not the pushback (which fails calls fast while it lasts).
+        Echo.Answer = _ => throw new RpcException(new Status(StatusCode.Unavailable, "down"));
+        List<string?> unnamed = await ThrottledPushbacks(Invoker(channel, new GrpcClientBackpressureOptions { MaxRetries = 0 }), calls: 40, TimeSpan.Zero);
+        Echo.Answer = _ => throw new RpcException(
+            new Status(StatusCode.Unavailable, "busy"), new Metadata { { BackpressureInterceptor.RetryPushbackTrailer, "40" } });
+        List<string?> named = await ThrottledPushbacks(Invoker(channel, new GrpcClientBackpressureOptions { MaxRetries = 0 }), calls: 40, TimeSpan.FromMilliseconds(50));
 
-        await Task.Delay(100); // the 40 ms pushback ends, so the calls below meet the throttle rather than the pushback
-        List<string?> after = await ThrottledPushbacks(invoker, calls: 40);
-
-        Assert.True(Echo.Calls > reached, "no call got past the throttle to hear the 40 ms");
-        Assert.NotEmpty(before);
-        Assert.All(before, pushback => Assert.Equal("1000", pushback));
-        Assert.NotEmpty(after);
-        Assert.All(after, pushback => Assert.Equal("40", pushback));
+        // Told no pushback: a second. Told 40 ms: 40 ms.
+        Assert.NotEmpty(unnamed);
+        Assert.All(unnamed, pushback => Assert.Equal("1000", pushback));
+        Assert.NotEmpty(named);
+        Assert.All(named, pushback => Assert.Equal("40", pushback));
     }
 
-    private static async Task<List<string?>> ThrottledPushbacks(CallInvoker invoker, int calls)
+    private static async Task<List<string?>> ThrottledPushbacks(CallInvoker invoker, int calls, TimeSpan gap)
     {
         var pushbacks = new List<string?>();
         for (int i = 0; i < calls; i++)
         {
+            await Task.Delay(gap);
             var e = await Assert.ThrowsAsync<RpcException>(() => invoker.AsyncUnaryCall(Say, null, default, "x").ResponseAsync);
             if (e.Trailers.GetValue(ClientBackpressureInterceptor.LocalRefusalTrailer) == "throttled")
             {
