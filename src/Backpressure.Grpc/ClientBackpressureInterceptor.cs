@@ -34,9 +34,6 @@ public sealed class ClientBackpressureInterceptor : Interceptor
     private readonly RetryBudget _budget;
     private readonly Pushback _pushback;
 
-    // The pushback the server gave last, in ticks; 0 before it gave any.
-    private long _lastPushbackTicks;
-
     /// <summary>Creates the interceptor.</summary>
     /// <param name="options">The options; null for the defaults. Validated here.</param>
     /// <param name="timeProvider">The clock of windows and pushbacks; <see cref="TimeProvider.System"/> when null.</param>
@@ -214,15 +211,8 @@ public sealed class ClientBackpressureInterceptor : Interceptor
     // Whether the throttle refuses a call about to be sent.
     private bool Throttles() => _throttle is not null && !_throttle.TryAcquire();
 
-    // A throttled call is told to come back after the server's last pushback when under a second, else a second: the
-    // throttle knows only that the server keeps refusing, and a caller that waits a whole second for a permit the server
-    // said is due in 30 ms leaves it unused (the same rule as the HTTP handler's; docs/benchmarks.md has its figures).
-    private RpcException ThrottledRefusal()
-    {
-        long last = Volatile.Read(ref _lastPushbackTicks);
-        TimeSpan wait = last > 0 && last < TimeSpan.TicksPerSecond ? TimeSpan.FromTicks(last) : TimeSpan.FromSeconds(1);
-        return LocalRefusal("refused by the client's adaptive throttle: the server has been refusing most calls", "throttled", wait);
-    }
+    private RpcException ThrottledRefusal() =>
+        LocalRefusal("refused by the client's adaptive throttle: the server has been refusing most calls", "throttled", _pushback.ThrottledWait);
 
     private static RpcException PushedBack(TimeSpan pushback) =>
         LocalRefusal($"pushed back for {Milliseconds(pushback)} ms more", "pushed-back", pushback);
@@ -242,7 +232,6 @@ public sealed class ClientBackpressureInterceptor : Interceptor
         if (told is { } wait)
         {
             _pushback.Extend(wait);
-            Volatile.Write(ref _lastPushbackTicks, Math.Max(1, wait.Ticks));
         }
 
         return told;

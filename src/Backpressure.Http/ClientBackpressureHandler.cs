@@ -128,15 +128,14 @@ public sealed class ClientBackpressureHandler : DelegatingHandler
             }
 
             TimeSpan? told = options.RetryAfter == RetryAfterHandling.Ignore ? null : ServerRetryAfter.Read(response, time);
-            if (told is { } wait)
-            {
-                destination.NoteTold(wait);
-            }
-
             bool holdsEveryCall = told >= options.HoldEveryCallFrom;
             if (holdsEveryCall)
             {
                 destination.Hold.Extend(told!.Value);
+            }
+            else if (told is { } wait)
+            {
+                destination.Hold.Note(wait);
             }
 
             if (!MayRetry(destination, attempt, retriable))
@@ -220,14 +219,14 @@ public sealed class ClientBackpressureHandler : DelegatingHandler
     /// <summary>
     /// Answers the call itself, with a <c>429</c> saying why (<paramref name="verdict"/>: held back by the destination's
     /// <c>Retry-After</c>, for <paramref name="hold"/> more, or throttled) and when to come back, in <c>Retry-After</c>
-    /// and <c>Retry-After-Ms</c>: the hold, or for a throttled call <see cref="ThrottledWait"/>.
+    /// and <c>Retry-After-Ms</c>: the hold, or for a throttled call <see cref="Pushback.ThrottledWait"/>.
     /// </summary>
     private Task<HttpResponseMessage> RefuseLocally(
         HttpRequestMessage request, ClientBackpressureState.Destination destination, LocalVerdict verdict, TimeSpan hold = default)
     {
         _state.Count(destination, "refused_locally");
         bool throttled = verdict == LocalVerdict.Throttled;
-        TimeSpan wait = throttled ? ThrottledWait(destination) : hold;
+        TimeSpan wait = throttled ? destination.Hold.ThrottledWait : hold;
         long seconds = (long)Math.Max(1, Math.Ceiling(wait.TotalSeconds));
         if (_state.Options.ShareLocalRefusals && (throttled ? SharedRefusal.Throttled(wait) : SharedRefusal.Held(seconds)) is { } shared)
         {
@@ -244,14 +243,4 @@ public sealed class ClientBackpressureHandler : DelegatingHandler
         response.Headers.TryAddWithoutValidation(LocalRefusalHeader, throttled ? "throttled" : "held");
         return Task.FromResult(response);
     }
-
-    /// <summary>
-    /// When a throttled call should come back: the wait the destination last asked for when under a second, else a
-    /// second. The throttle knows only that the destination keeps refusing, not when it will have room; a concurrency
-    /// limit's refusals say that to the millisecond, and a caller that waited a whole second for a permit due in 30 ms
-    /// left it unused (<c>bp load --client-throttle</c> against <c>bp demo</c>'s <c>/adaptive</c>: 14.4 calls/s waiting a
-    /// second, 27.2 waiting the server's wait; docs/benchmarks.md).
-    /// </summary>
-    private static TimeSpan ThrottledWait(ClientBackpressureState.Destination destination) =>
-        destination.LastTold is { } told && told < SharedRefusal.ThrottledWait ? told : SharedRefusal.ThrottledWait;
 }

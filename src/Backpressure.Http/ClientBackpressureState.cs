@@ -74,16 +74,7 @@ internal sealed class ClientBackpressureState
 
         public RetryBudget Budget { get; } = new(state.Options.RetryBudget, state.Time);
 
-        /// <summary>Until when the destination asked to be left alone.</summary>
+        /// <summary>Until when the destination asked to be left alone, and the last wait it asked for.</summary>
         public Pushback Hold { get; } = new(state.Time);
-
-        // The wait the destination asked for last, in ticks; 0 before it asked for any.
-        private long _lastToldTicks;
-
-        /// <summary>The wait the destination asked for in its latest refusal that named one; null before any did.</summary>
-        public TimeSpan? LastTold => Volatile.Read(ref _lastToldTicks) is > 0 and long ticks ? TimeSpan.FromTicks(ticks) : null;
-
-        /// <summary>Remembers a wait the destination asked for (at least a tick, so that "come back now" still counts as told).</summary>
-        public void NoteTold(TimeSpan wait) => Volatile.Write(ref _lastToldTicks, Math.Max(1, wait.Ticks));
     }
 }

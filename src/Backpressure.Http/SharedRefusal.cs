@@ -21,15 +21,12 @@ internal static class SharedRefusal
     // Retry-After is whole seconds; a hold longer than an hour (MaxHold's ceiling) is answered with a new response.
     private const int MostSeconds = 3600;
 
-    // A constant, not a static property: the fields below are initialised from it, in textual order.
+    // The longest a throttled call is told to wait (Pushback.ThrottledWait): a second.
     private const int ThrottledWaitMilliseconds = 1000;
 
     private static readonly Task<HttpResponseMessage> s_throttled = Create(1, TimeSpan.FromMilliseconds(ThrottledWaitMilliseconds), "throttled");
     private static readonly Task<HttpResponseMessage>?[] s_throttledFor = new Task<HttpResponseMessage>?[ThrottledWaitMilliseconds];
     private static readonly Task<HttpResponseMessage>?[] s_held = new Task<HttpResponseMessage>?[MostSeconds + 1];
-
-    /// <summary>The longest a throttled call is told to wait: a second.</summary>
-    public static TimeSpan ThrottledWait => TimeSpan.FromMilliseconds(ThrottledWaitMilliseconds);
 
     /// <summary>The shared answer to a call refused by the throttle and told to come back after <paramref name="wait"/> (at most a second).</summary>
     public static Task<HttpResponseMessage> Throttled(TimeSpan wait)

@@ -14,8 +14,8 @@ internal static class RetryAfterMilliseconds
     /// <summary>The header's name (HTTP header names are case-insensitive).</summary>
     public const string Header = "Retry-After-Ms";
 
-    /// <summary>The longest wait the header is read as: longer values are treated as absent (Retry-After still applies).</summary>
-    private static readonly TimeSpan s_longest = TimeSpan.FromDays(1);
+    /// <summary>The longest wait the header is read as, a day: longer values are treated as absent (Retry-After still applies).</summary>
+    private const long MostMilliseconds = 24 * 60 * 60 * 1000;
 
     /// <summary>The header's value for <paramref name="delay"/>: whole milliseconds, rounded up, never negative.</summary>
     public static string Format(TimeSpan delay) =>
@@ -25,7 +25,7 @@ internal static class RetryAfterMilliseconds
     public static bool TryParse(string? value, out TimeSpan delay)
     {
         if (long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out long milliseconds)
-            && milliseconds <= s_longest.TotalMilliseconds)
+            && milliseconds <= MostMilliseconds)
         {
             delay = TimeSpan.FromMilliseconds(milliseconds);
             return true;

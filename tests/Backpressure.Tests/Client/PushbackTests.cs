@@ -28,4 +28,23 @@ public sealed class PushbackTests
 
         Assert.True(pushback.Remaining <= TimeSpan.Zero);
     }
+
+    [Fact]
+    public void AThrottledCall_WaitsTheLastWaitAskedFor_WhenUnderASecond_ElseASecond()
+    {
+        var pushback = new Pushback(_time);
+        TimeSpan unasked = pushback.ThrottledWait;
+        pushback.Note(TimeSpan.FromMilliseconds(40));
+        TimeSpan noted = pushback.ThrottledWait;
+        bool notedHoldsNothing = pushback.Remaining <= TimeSpan.Zero;
+        pushback.Extend(TimeSpan.FromSeconds(3));
+        TimeSpan longAsked = pushback.ThrottledWait;
+        pushback.Note(TimeSpan.Zero);
+
+        Assert.Equal(TimeSpan.FromSeconds(1), unasked);
+        Assert.Equal(TimeSpan.FromMilliseconds(40), noted);
+        Assert.True(notedHoldsNothing, "a noted wait held calls back");
+        Assert.Equal(TimeSpan.FromSeconds(1), longAsked);
+        Assert.Equal(TimeSpan.FromTicks(1), pushback.ThrottledWait);
+    }
 }
