@@ -204,19 +204,33 @@ public sealed class QueueingDelayLimitTests
     }
 
     [Fact]
+    public void ResourceUsageFarPastItsLimit_CutsByAtMostThirtyPercentADecision_SinceABacklogSaysHowLongNotHowFar()
+    {
+        double usage = 0.2;
+        QueueingDelayLimit limit = SlowStartedTo(32, out TimeSpan at, Watching(() => usage));
+
+        // A delay budget five times over would cut to a fifth (6) in proportion; a decision cuts to 70 %.
+        usage = 4.0;
+        Assert.Equal(22, Feed(limit, ref at, s_noLoad, inFlight: 32));
+
+        // Still past it at the next decision: cut again, from what was in flight.
+        Assert.Equal(15, Feed(limit, ref at, s_noLoad, inFlight: 22));
+    }
+
+    [Fact]
     public void AfterACutForTheResource_TheLimitReturnsQuicklyToJustUnderWhereItRanOut_ThenProbesPastItSlowly()
     {
         double usage = 0.2;
         QueueingDelayLimit limit = SlowStartedTo(32, out TimeSpan at, Watching(() => usage));
 
-        // The resource runs out at 32 in flight, twice over: cut to 16.
+        // The resource runs out at 32 in flight, twice over: cut by the most a decision may, 30 %, to 22.
         usage = 1.6;
-        Assert.Equal(16, Feed(limit, ref at, s_noLoad, inFlight: 32));
+        Assert.Equal(22, Feed(limit, ref at, s_noLoad, inFlight: 32));
 
-        // Back to 28 (within 10 % of 32) in four decisions, halving the distance each time, where growth by 5 % a
-        // decision (at least one permit) would take eleven...
+        // Back to 28 (within 10 % of 32) in two decisions, where growth by 5 % a decision (at least one
+        // permit) would take six...
         usage = 0.2;
-        Assert.Equal([22, 25, 27, 28], Decisions(limit, ref at, 4));
+        Assert.Equal([26, 28], Decisions(limit, ref at, 2));
 
         // ...then past it by a quarter of that pace: three permits in eight decisions, where 5 % a decision would add 14.
         Assert.Equal(31, Decisions(limit, ref at, 8)[^1]);
