@@ -188,33 +188,24 @@ public sealed class QueueingDelayLimitTests
         Assert.Equal(s_noLoad * 3, limit.NoLoadLatency);
     }
 
-    [Fact]
-    public void ResourceUsageOverItsLimit_CutsInProportionToTheExcess()
+    [Theory]
+    [InlineData(0.96, 26, 21)] // in proportion to the excess: 32 × 0.8 / 0.96
+    [InlineData(4.0, 22, 15)] // five times over would cut to a fifth (6) in proportion; a decision cuts to 70 %
+    public void ResourceUsageOverItsLimit_CutsInProportionToTheExcess_ByAtMostThirtyPercentADecision(double over, int first, int second)
     {
         double usage = 0.2;
         QueueingDelayLimit limit = SlowStartedTo(32, out TimeSpan at, Watching(() => usage));
 
         Assert.Equal(32, limit.Limit);
-        usage = 0.96;
+        usage = over;
+        Assert.Equal(first, Feed(limit, ref at, s_noLoad, inFlight: 32));
 
-        Assert.Equal((int)(32 * 0.8 / 0.96), Feed(limit, ref at, s_noLoad, inFlight: 32));
+        // Still past it at the next decision: cut again, from what was in flight.
+        Assert.Equal(second, Feed(limit, ref at, s_noLoad, inFlight: first));
+
         usage = 0.75;
         int held = limit.Limit;
         Assert.Equal(held, Feed(limit, ref at, s_noLoad, inFlight: held));
-    }
-
-    [Fact]
-    public void ResourceUsageFarPastItsLimit_CutsByAtMostThirtyPercentADecision_SinceABacklogSaysHowLongNotHowFar()
-    {
-        double usage = 0.2;
-        QueueingDelayLimit limit = SlowStartedTo(32, out TimeSpan at, Watching(() => usage));
-
-        // A delay budget five times over would cut to a fifth (6) in proportion; a decision cuts to 70 %.
-        usage = 4.0;
-        Assert.Equal(22, Feed(limit, ref at, s_noLoad, inFlight: 32));
-
-        // Still past it at the next decision: cut again, from what was in flight.
-        Assert.Equal(15, Feed(limit, ref at, s_noLoad, inFlight: 22));
     }
 
     [Fact]
