@@ -37,9 +37,7 @@ internal static class SharedRefusal
             return s_throttled;
         }
 
-        return Volatile.Read(ref s_throttledFor[milliseconds])
-            ?? Interlocked.CompareExchange(ref s_throttledFor[milliseconds], Create(1, TimeSpan.FromMilliseconds(milliseconds), "throttled"), null)
-            ?? s_throttledFor[milliseconds]!;
+        return Cached(ref s_throttledFor[milliseconds], 1, TimeSpan.FromMilliseconds(milliseconds), "throttled");
     }
 
     /// <summary>The shared answer to a call held back by a Retry-After of <paramref name="seconds"/>, or null beyond an hour.</summary>
@@ -50,9 +48,14 @@ internal static class SharedRefusal
             return null;
         }
 
-        // Two threads may both create one the first time; either is as good, and one is kept.
-        return Volatile.Read(ref s_held[seconds]) ?? Interlocked.CompareExchange(ref s_held[seconds], Create(seconds, TimeSpan.FromSeconds(seconds), "held"), null) ?? s_held[seconds]!;
+        return Cached(ref s_held[seconds], seconds, TimeSpan.FromSeconds(seconds), "held");
     }
+
+    // The answer kept in slot, made on first use. Two threads may both make one the first time; either is as good, and one
+    // is kept. LazyInitializer.EnsureInitialized would do the same, but its factory, capturing the wait, would allocate a
+    // closure on every call.
+    private static Task<HttpResponseMessage> Cached(ref Task<HttpResponseMessage>? slot, long seconds, TimeSpan wait, string why) =>
+        Volatile.Read(ref slot) ?? Interlocked.CompareExchange(ref slot, Create(seconds, wait, why), null) ?? slot!;
 
     private static Task<HttpResponseMessage> Create(long seconds, TimeSpan wait, string why)
     {

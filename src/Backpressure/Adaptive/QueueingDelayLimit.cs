@@ -54,9 +54,9 @@ namespace Backpressure.Adaptive;
 /// <para><b>A resource signal</b> (<see cref="QueueingDelayLimitOptions.ResourceUsage"/>), such as the
 /// GC heap's use of its hard limit, holds memory-bound work below exhaustion before it fails: above
 /// <see cref="QueueingDelayLimitOptions.ResourceUsageLimit"/> the limit is cut in proportion to the
-/// excess, by at most 30 % a decision (CUBIC's decrease: a backlog such as the thread pool's delay says how
-/// long the work has been past its limit, not how far), within 10 % below it the limit does not grow, and below that growth goes at most half the
-/// way to where usage in proportion to in-flight would reach the limit (so slow start cannot double
+/// excess, by at most 30 % a decision (CUBIC's decrease: a backlog such as the thread pool's delay says
+/// how long the work has been past its limit, not how far), within 10 % below it the limit does not
+/// grow, and below that growth goes at most half the way to where usage in proportion to in-flight would reach the limit (so slow start cannot double
 /// past it, and a reading older than the in-flight it is set against cannot aim far past it). Growth is
 /// judged on the highest of the last eight readings since the limit last fell, since a reading such as
 /// the GC heap's dates from the last collection and swings with what was in flight then; and the first
