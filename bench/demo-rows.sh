@@ -26,31 +26,9 @@ ticks=$(getconf CLK_TCK)
 # The settings bp demo starts its server with (DemoSettings, ServerProcess): 200 MiB as DOTNET_GCHeapHardLimit,
 # workstation GC, the seed work's defaults spelt out.
 start_server() {
-  local attempt
-  for attempt in 1 2 3; do
-    url="http://127.0.0.1:$((20000 + RANDOM % 20000))"
-    DOTNET_GCHeapHardLimit=0xC800000 DOTNET_gcServer=0 dotnet "$bin/Backpressure.Server.dll" \
-      --urls "$url" --Backpressure:Grpc:Url=http://127.0.0.1:0 --SeedWork:MemoryPerCallMegabytes=8 \
-      --SeedWork:CpuTime=00:00:00.020 --SeedWork:IoTime=00:00:00.500 >"$work/server.log" 2>&1 &
-    server=$!
-    for _ in $(seq 1 100); do
-      curl -sf "$url/overhead/bare" >/dev/null && return
-      kill -0 "$server" 2>/dev/null || break
-      sleep 0.1
-    done
-    echo "the server did not start (attempt $attempt of 3):" >&2
-    tail -5 "$work/server.log" >&2
-    stop_server
-  done
-  exit 1
-}
-
-stop_server() {
-  kill "$server" 2>/dev/null || true
-  for _ in $(seq 1 50); do kill -0 "$server" 2>/dev/null || break; sleep 0.2; done
-  kill -9 "$server" 2>/dev/null || true
-  wait "$server" 2>/dev/null || true
-  server=""
+  launch_server env DOTNET_GCHeapHardLimit=0xC800000 DOTNET_gcServer=0 dotnet "$bin/Backpressure.Server.dll" \
+    --Backpressure:Grpc:Url=http://127.0.0.1:0 --SeedWork:MemoryPerCallMegabytes=8 --SeedWork:CpuTime=00:00:00.020 \
+    --SeedWork:IoTime=00:00:00.500
 }
 
 cpu_seconds() { awk -v t="$ticks" '{printf "%.1f", ($14 + $15) / t}' "/proc/$server/stat"; }

@@ -27,21 +27,8 @@ trap '[ -n "$server" ] && kill "$server" 2>/dev/null; [ -n "$redis" ] && kill -C
 
 # Starts a server on core 0 with the given settings; sets $server, $url and $port.
 start_server() {
-  port=$((20000 + RANDOM % 20000))
-  url="http://127.0.0.1:$port"
-  taskset -c 0 dotnet "$bin/Backpressure.Server.dll" --urls "$url" --Backpressure:Grpc:Url=http://127.0.0.1:0 \
-    --Logging:LogLevel:Default=Warning "$@" >"$work/server.log" 2>&1 &
-  server=$!
-  for _ in $(seq 1 100); do curl -sf "$url/overhead/bare" >/dev/null && return; sleep 0.2; done
-  echo "the server did not start" >&2
-  cat "$work/server.log" >&2
-  exit 1
-}
-
-stop_server() {
-  kill "$server" 2>/dev/null || true
-  wait "$server" 2>/dev/null || true
-  server=""
+  launch_server taskset -c 0 dotnet "$bin/Backpressure.Server.dll" --Backpressure:Grpc:Url=http://127.0.0.1:0 \
+    --Logging:LogLevel:Default=Warning "$@"
 }
 
 budget_row() {

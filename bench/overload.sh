@@ -45,35 +45,9 @@ jq '.runtimeOptions.configProperties["System.Threading.ThreadPool.MinThreads"] =
 # Usage: start_server [RUNTIMECONFIG]
 # Settings in the array server_args are passed on to the server.
 server_args=()
-# A start can fail for reasons outside the row (the random port taken, the previous server still
-# letting go of the core): up to three attempts, each on a fresh port, before the run gives up
-# and shows what the server said.
 start_server() {
-  local config=${1:-$work/limited.runtimeconfig.json} attempt
-  for attempt in 1 2 3; do
-    url="http://127.0.0.1:$((20000 + RANDOM % 20000))"
-    taskset -c 0 dotnet exec --runtimeconfig "$config" "$bin/Backpressure.Server.dll" \
-      --urls "$url" --Backpressure:Grpc:Url=http://127.0.0.1:0 --Logging:LogLevel:Default=Warning "${server_args[@]}" >"$work/server.log" 2>&1 &
-    server=$!
-    for _ in $(seq 1 100); do
-      curl -sf "$url/overhead/bare" >/dev/null && return
-      kill -0 "$server" 2>/dev/null || break
-      sleep 0.2
-    done
-    echo "the server did not start (attempt $attempt of 3):" >&2
-    tail -5 "$work/server.log" >&2
-    stop_server
-  done
-  exit 1
-}
-
-# An overloaded server can take a long time to drain after SIGTERM; after 10 s it is killed.
-stop_server() {
-  kill "$server" 2>/dev/null || true
-  for _ in $(seq 1 50); do kill -0 "$server" 2>/dev/null || break; sleep 0.2; done
-  kill -9 "$server" 2>/dev/null || true
-  wait "$server" 2>/dev/null || true
-  server=""
+  launch_server taskset -c 0 dotnet exec --runtimeconfig "${1:-$work/limited.runtimeconfig.json}" "$bin/Backpressure.Server.dll" \
+    --Backpressure:Grpc:Url=http://127.0.0.1:0 --Logging:LogLevel:Default=Warning "${server_args[@]}"
 }
 
 overhead() {
