@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace Backpressure.Cli.Tests;
 
 /// <summary>The real <c>bp</c> executable, started as a process.</summary>
@@ -31,6 +33,9 @@ public sealed class CommandLineTests
     [InlineData("load http://127.0.0.1:1/ --rate fast --retry-after", "Cannot parse argument 'fast' for option '--rate'")]
     [InlineData("load http://127.0.0.1:1/ --client-retries many", "Cannot parse argument 'many' for option '--client-retries'")]
     [InlineData("demo --gauge-limit ten", "Cannot parse argument 'ten' for option '--gauge-limit'")]
+    [InlineData("demo --endpoints /limited", "malformed --endpoints '/limited': expected one or more of /sync, /async, /backpressure, /adaptive")]
+    [InlineData("demo --endpoints /async,/async", "each at most once")]
+    [InlineData("demo --endpoints ,", "malformed --endpoints ','")]
     [InlineData("ws ws://127.0.0.1:1/ -c x", "Cannot parse argument 'x' for option '-c'")]
     [InlineData("grpc subscribe http://127.0.0.1:1 -c x", "Run 'bp grpc subscribe --help' for usage")]
     public async Task BadArguments_PrintAClearMessageAndExitNonZero_WithoutAStackTrace(string args, string expected)
@@ -64,6 +69,17 @@ public sealed class CommandLineTests
         Assert.Equal(0, exit);
         Assert.Contains("1 ran, 0 refused", output, StringComparison.Ordinal);
         Assert.Contains("server's writes waited", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Demo_WithEndpoints_DrivesOnlyThoseInTheOrderGiven()
+    {
+        var (exit, output, error) = await RunBp(
+            ["demo", "--endpoints", "/backpressure,/async", "-z", "1s", "-c", "4", "--memory-limit", "64", "--memory-per-call", "4", "--io-time", "100ms", "-o", "json"]);
+
+        Assert.True(exit == 0, error);
+        string[] driven = [.. JsonDocument.Parse(output).RootElement.EnumerateArray().Select(row => row.GetProperty("endpoint").GetString()!)];
+        Assert.Equal(["/backpressure", "/async"], driven);
     }
 
     // bp runs from its own build folder: the copy in this project's folder has bp's dependency list but not every

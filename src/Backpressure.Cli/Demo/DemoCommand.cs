@@ -21,6 +21,12 @@ internal static class DemoCommand
         var ioTime = new Option<TimeSpan>("--io-time") { Description = "I/O wait per call, e.g. 500ms.", DefaultValueFactory = _ => defaults.IoTime, CustomParser = r => CommandLineValues.ParseDuration(r) ?? default };
         var gaugeLimit = new Option<int>("--gauge-limit") { Description = "The pressure gauge's limit on /backpressure.", DefaultValueFactory = _ => defaults.GaugeLimit };
         var retryAfter = new Option<bool>("--retry-after") { Description = "Clients retry a 429 after the wait the server asked for (Retry-After-Ms, else Retry-After), at most 10 times, instead of sending again at once as hey does." };
+        var endpoints = new Option<string[]>("--endpoints")
+        {
+            Description = "The endpoints driven, in order, comma-separated: any of /sync, /async, /backpressure and /adaptive.",
+            DefaultValueFactory = _ => [.. defaults.Endpoints],
+            CustomParser = r => ParseEndpoints(r, defaults.Endpoints),
+        };
         var output = new Option<string>("--output", "-o") { Description = "Output format: text or json.", DefaultValueFactory = _ => "text" };
         output.AcceptOnlyFromAmong("text", "json");
         foreach (var option in new[] { memoryLimit, concurrency, memoryPerCall, gaugeLimit })
@@ -30,7 +36,7 @@ internal static class DemoCommand
 
         var command = new Command("demo", "Start the seed service under a memory limit and show /sync, /async, /backpressure and /adaptive under the same load, side by side.")
         {
-            memoryLimit, concurrency, duration, memoryPerCall, ioTime, gaugeLimit, retryAfter, output,
+            memoryLimit, concurrency, duration, memoryPerCall, ioTime, gaugeLimit, retryAfter, endpoints, output,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -43,6 +49,7 @@ internal static class DemoCommand
                 IoTime = parse.GetValue(ioTime),
                 GaugeLimit = parse.GetValue(gaugeLimit),
                 RetryAfter = parse.GetValue(retryAfter),
+                Endpoints = parse.GetValue(endpoints) ?? [.. defaults.Endpoints],
             };
             bool json = parse.GetValue(output) == "json";
             var runner = new DemoRunner(settings, TimeProvider.System);
@@ -59,6 +66,21 @@ internal static class DemoCommand
             return 0;
         });
         return command;
+    }
+
+    // One or more of the demo's own endpoints, each at most once: the table and its explanations know only those.
+    private static string[] ParseEndpoints(ArgumentResult result, IReadOnlyList<string> known)
+    {
+        string text = string.Join(',', result.Tokens.Select(t => t.Value));
+        string[] chosen = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        string? unknown = chosen.FirstOrDefault(e => !known.Contains(e, StringComparer.Ordinal));
+        if (chosen.Length == 0 || unknown is not null || chosen.Distinct(StringComparer.Ordinal).Count() != chosen.Length)
+        {
+            result.AddError($"malformed --endpoints '{text}': expected one or more of {string.Join(", ", known)}, comma-separated, each at most once");
+            return [];
+        }
+
+        return chosen;
     }
 
     private static void Print(DemoSettings settings, IReadOnlyList<DemoRow> rows)
