@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Issue 16's demo line in repeated rows, written into docs/benchmarks.md (section demo-rows): `bp demo`'s /async and
 # /adaptive, each row against a fresh server under the demo's 200 MiB GC heap limit and its seed work (8 MiB held,
-# 20 ms of CPU and 500 ms of I/O a call), driven for SECONDS s by 50 closed-loop hey-like clients
-# (bp load -c 50 -t 10s), as bp demo drives them. One demo run is one such row per endpoint, and rows spread widely,
-# so this runs ROUNDS alternating rounds and reports medians.
+# 20 ms of CPU and 500 ms of I/O a call), driven for SECONDS s by 50 closed-loop hey-like clients as bp demo drives
+# them (bp load -c 50 -t 10s, a fresh client process per row, where bp demo drives from its own). One demo run is one
+# such row per endpoint, and rows spread widely, so this runs ROUNDS alternating rounds and reports medians.
 # Nothing is pinned, unlike the other server benchmarks: the point is the demo as a user runs it, where the server and
 # its clients share the machine's cores. Each endpoint runs twice a round: with the clients at the server's priority
 # (as bp demo runs them), and with the clients at nice 19, so that the server has the cores first, as it would with
