@@ -49,7 +49,7 @@ internal static class DemoCommand
                 IoTime = parse.GetValue(ioTime),
                 GaugeLimit = parse.GetValue(gaugeLimit),
                 RetryAfter = parse.GetValue(retryAfter),
-                Endpoints = parse.GetValue(endpoints) ?? [.. defaults.Endpoints],
+                Endpoints = parse.GetValue(endpoints) ?? defaults.Endpoints,
             };
             bool json = parse.GetValue(output) == "json";
             var runner = new DemoRunner(settings, TimeProvider.System);

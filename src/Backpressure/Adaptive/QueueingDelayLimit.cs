@@ -56,11 +56,12 @@ namespace Backpressure.Adaptive;
 /// <see cref="QueueingDelayLimitOptions.ResourceUsageLimit"/> the limit is cut in proportion to the
 /// excess, by at most 30 % a decision (CUBIC's decrease: a backlog such as the thread pool's delay says
 /// how long the work has been past its limit, not how far), within 10 % below it the limit does not
-/// grow, and below that growth goes at most half the way to where usage in proportion to in-flight would reach the limit (so slow start cannot double
-/// past it, and a reading older than the in-flight it is set against cannot aim far past it). Growth is
-/// judged on the highest of the last eight readings since the limit last fell, since a reading such as
-/// the GC heap's dates from the last collection and swings with what was in flight then; and the first
-/// reading from cold or after an idle spell lets nothing grow, since it predates the work just admitted. After such a
+/// grow, and below that growth goes at most half the way to where usage in proportion to in-flight
+/// would reach the limit (so slow start cannot double past it, and a reading older than the in-flight
+/// it is set against cannot aim far past it). Growth is judged on the highest of the last eight
+/// readings since the limit last fell, since a reading such as the GC heap's dates from the last
+/// collection and swings with what was in flight then; and the first reading from cold or after an
+/// idle spell lets nothing grow, since it predates the work just admitted. After such a
 /// cut the limit grows as TCP's BIC and CUBIC do after a loss: back to within 10 % of where the resource
 /// ran out in a few decisions, then past it at a quarter of the usual pace, because a signal such as the
 /// thread pool's delay shows exhaustion late and in spikes, and probing past it at full pace made the
@@ -286,10 +287,11 @@ public sealed class QueueingDelayLimit : ConcurrencyLimitAlgorithm
                 // heap's says how far past its limit the work is, and its cuts are shallow; a backlog such
                 // as the thread pool's delay says how long the work has been past it: on the reference server a
                 // proportional cut at 2.8 times its budget took the limit from 22 to 8, where the core serves 25.
-                double cut = Math.Max(ResourceCutFloor, _options.ResourceUsageLimit / used);
-                next = Math.Min(next, Math.Min(_limit, Math.Max(1, _peakInFlight)) * cut);
-                _recoverTo = Math.Max(_recoverTo, _limit);
+                // The cut is from what was in flight when the resource ran out, which is also where it ran out.
                 _resourceCeiling = Math.Min(_limit, Math.Max(1, _peakInFlight));
+                double cut = Math.Max(ResourceCutFloor, _options.ResourceUsageLimit / used);
+                next = Math.Min(next, _resourceCeiling * cut);
+                _recoverTo = Math.Max(_recoverTo, _limit);
                 _resourceCeilingAt = now;
                 EndSlowStart();
             }

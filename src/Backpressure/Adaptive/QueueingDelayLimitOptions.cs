@@ -84,7 +84,8 @@ public sealed class QueueingDelayLimitOptions
 
     /// <summary>
     /// The reading of <see cref="ResourceUsage"/> to stay under: above it the limit is cut in
-    /// proportion (by at most 30 % a decision), and it does not grow within 10 % below it. Between 0 and 1 (exclusive of 0). Default: 0.85.
+    /// proportion (by at most 30 % a decision), and it does not grow within 10 % below it. Between 0
+    /// and 1 (exclusive of 0). Default: 0.85.
     /// </summary>
     public double ResourceUsageLimit { get; set; } = 0.85;
 
